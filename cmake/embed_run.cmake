@@ -1,0 +1,11 @@
+# Writes OUT: one `extern const std::string_view` per Lua file in FILES.
+set(content "// Generated from src/lua/prelude/*.lua; do not edit.\n#include <string_view>\nnamespace rover::lua::prelude {\n")
+separate_arguments(FILES)
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME_WE)
+  file(READ ${f} body)
+  string(LENGTH "${body}" len)
+  set(content "${content}extern const std::string_view k_${name};\nconst std::string_view k_${name}{R\"__rover__(${body})__rover__\", ${len}};\n")
+endforeach()
+set(content "${content}}  // namespace rover::lua::prelude\n")
+file(WRITE ${OUT} "${content}")

@@ -1,0 +1,28 @@
+// Every limit and timeout of the HTTP transport and the Lua boundary, in one
+// place (lua-api.md §11.2, server-features.md §7). Tests check each boundary.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace rover::core {
+
+inline constexpr size_t kMaxTargetBytes = 16 * 1024;         // 414 beyond
+inline constexpr size_t kMaxHeaderLineBytes = 16 * 1024;     // 431 beyond
+inline constexpr size_t kMaxHeaderSectionBytes = 64 * 1024;  // 431 beyond (also trailers)
+inline constexpr size_t kMaxHeaderCount = 100;               // 431 beyond
+inline constexpr size_t kMaxChunkLineBytes = 4 * 1024;       // 400 beyond
+inline constexpr int64_t kDefaultBodySizeLimit = 1024 * 1024;  // server-features.md §7
+inline constexpr size_t kMaxPendingOutputBytes = 1024 * 1024;  // stop reading beyond
+
+inline constexpr int kHeadTimeoutMs = 10'000;         // 408
+inline constexpr int kIdleTimeoutMs = 30'000;         // silent close
+inline constexpr int kBodyTimeoutMs = 10'000;         // 408 if < 1 KiB per period
+inline constexpr int kOutputStallTimeoutMs = 30'000;  // close
+inline constexpr int kLingerMs = 2'000;               // discard input after a rejection
+
+inline constexpr int kJsonEncodeMaxDepth = 64;   // lua-api.md §9.1
+inline constexpr int kJsonDecodeMaxDepth = 512;  // lua-api.md §9.2
+
+inline constexpr size_t kReadChunkBytes = 16 * 1024;  // free space kept for one read()
+
+}  // namespace rover::core
