@@ -1,0 +1,154 @@
+#include "http/parser.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace rover::http {
+namespace {
+
+struct Fed {
+  ParseStatus status;
+  std::string buf;
+};
+
+// Feeds `input` in pieces of `step` bytes into one growing buffer.
+ParseStatus feedAll(RequestParser& p, std::string& buf, const std::string& input, size_t step) {
+  ParseStatus st = ParseStatus::kNeedMore;
+  for (size_t i = 0; i < input.size(); i += step) {
+    buf.append(input.substr(i, step));
+    st = p.execute(buf.data(), buf.size());
+    while (st == ParseStatus::kContinue) st = p.execute(buf.data(), buf.size());
+    if (st != ParseStatus::kNeedMore) return st;
+  }
+  return st;
+}
+
+TEST(RequestParser, ParsesSimpleGet) {
+  RequestParser p;
+  std::string buf = "GET /a/b?x=1 HTTP/1.1\r\nHost: h\r\nX-Y:  v  \r\n\r\n";
+  ASSERT_EQ(p.execute(buf.data(), buf.size()), ParseStatus::kMessageComplete);
+  const Request& r = p.request(buf.data());
+  EXPECT_EQ(r.method, "GET");
+  EXPECT_EQ(r.path, "/a/b");
+  EXPECT_EQ(r.query, "x=1");
+  EXPECT_TRUE(r.has_query);
+  ASSERT_EQ(r.header_count, 2u);
+  EXPECT_EQ(r.headers[1].name, "X-Y");
+  EXPECT_EQ(r.headers[1].value, "v");
+  EXPECT_TRUE(r.keep_alive);
+  EXPECT_FALSE(r.has_body);
+}
+
+TEST(RequestParser, ByteAtATimeWithBodyAndPipelining) {
+  RequestParser p;
+  std::string buf;
+  std::string in =
+      "\r\nPOST /e HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloFOO /z HTTP/1.1\r\nHost: "
+      "h\r\nEmpty:\r\n\r\n";
+  size_t first = in.find("FOO");
+  ASSERT_EQ(feedAll(p, buf, in.substr(0, first), 1), ParseStatus::kMessageComplete);
+  const Request& r = p.request(buf.data());
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.body, "hello");
+  p.nextMessage();
+  size_t start = p.messageStart();
+  buf.erase(0, start);
+  p.rebase(start);
+  ASSERT_EQ(feedAll(p, buf, in.substr(first), 1), ParseStatus::kMessageComplete);
+  const Request& r2 = p.request(buf.data());
+  EXPECT_EQ(r2.method, "FOO");
+  EXPECT_EQ(r2.path, "/z");
+  ASSERT_EQ(r2.header_count, 2u);
+  EXPECT_EQ(r2.headers[1].name, "Empty");
+  EXPECT_EQ(r2.headers[1].value, "");
+}
+
+TEST(RequestParser, ChunkedBody) {
+  RequestParser p;
+  std::string buf;
+  std::string in =
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\n"
+      "T: x\r\n\r\n";
+  ASSERT_EQ(feedAll(p, buf, in, 3), ParseStatus::kMessageComplete);
+  EXPECT_EQ(p.request(buf.data()).body, "abcde");
+}
+
+TEST(RequestParser, Rejections) {
+  struct Case {
+    std::string in;
+    int status;
+  } cases[] = {
+      {"GET / HTTP/1.1\r\n\r\n", 400},                            // no Host
+      {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},      // two Hosts
+      {"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
+      {"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+      {"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400},
+      {"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nExpect: magic\r\n\r\n", 417},
+      {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n", 413},
+      {"G@T / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\n Host: a\r\n\r\n", 400},
+      {"GET / HTTP/1.1\nHost: a\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400},   // obs-fold
+      {"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n", 400},     // control char
+      {"GET / HTTP/1.1\r\nHost: a\r\n: empty\r\n\r\n", 400},        // empty name
+      {"GET / HTTP/1.1\r\nHost: a\r\nX : v\r\n\r\n", 400},          // space before colon
+      {"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", 400},       // bare CR
+      {"GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400},
+      {"GET / HTTP\r\nHost: a\r\n\r\n", 400},
+  };
+  for (auto& c : cases) {
+    RequestParser p;
+    std::string buf = c.in;
+    ParseStatus st = p.execute(buf.data(), buf.size());
+    while (st == ParseStatus::kContinue) st = p.execute(buf.data(), buf.size());
+    EXPECT_EQ(st, ParseStatus::kError) << c.in;
+    EXPECT_EQ(p.errorStatus(), c.status) << c.in;
+  }
+}
+
+TEST(RequestParser, TooManyHeaders) {
+  std::string in = "GET / HTTP/1.1\r\nHost: a\r\n";
+  for (int i = 0; i < 99; ++i) in += "X-" + std::to_string(i) + ": v\r\n";
+  RequestParser ok;
+  std::string buf = in + "\r\n";
+  EXPECT_EQ(ok.execute(buf.data(), buf.size()), ParseStatus::kMessageComplete);
+  RequestParser bad;
+  buf = in + "X-last: v\r\n\r\n";
+  EXPECT_EQ(bad.execute(buf.data(), buf.size()), ParseStatus::kError);
+  EXPECT_EQ(bad.errorStatus(), 431);
+}
+
+TEST(RequestParser, ExpectContinuePausesAfterHead) {
+  RequestParser p;
+  std::string buf = "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+  EXPECT_EQ(p.execute(buf.data(), buf.size()), ParseStatus::kContinue);
+  EXPECT_EQ(p.execute(buf.data(), buf.size()), ParseStatus::kNeedMore);
+  buf += "ok";
+  EXPECT_EQ(p.execute(buf.data(), buf.size()), ParseStatus::kMessageComplete);
+  EXPECT_EQ(p.request(buf.data()).body, "ok");
+}
+
+TEST(RequestParser, Http10KeepAlive) {
+  RequestParser p;
+  std::string buf = "GET / HTTP/1.0\r\n\r\n";
+  ASSERT_EQ(p.execute(buf.data(), buf.size()), ParseStatus::kMessageComplete);
+  EXPECT_FALSE(p.request(buf.data()).keep_alive);
+  RequestParser q;
+  buf = "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+  ASSERT_EQ(q.execute(buf.data(), buf.size()), ParseStatus::kMessageComplete);
+  EXPECT_TRUE(q.request(buf.data()).keep_alive);
+}
+
+TEST(RequestParser, AbsoluteFormTarget) {
+  RequestParser p;
+  std::string buf = "GET http://example.com:8080/x/y?q=1 HTTP/1.1\r\nHost: a\r\n\r\n";
+  ASSERT_EQ(p.execute(buf.data(), buf.size()), ParseStatus::kMessageComplete);
+  EXPECT_EQ(p.request(buf.data()).path, "/x/y");
+  EXPECT_EQ(p.request(buf.data()).query, "q=1");
+}
+
+}  // namespace
+}  // namespace rover::http
