@@ -294,6 +294,8 @@ int RequestParser::onHeaderField(llhttp_t* p, const char* at, size_t len) {
     return s->head_bytes_ > core::kMaxHeaderSectionBytes ? s->fail(431) : 0;
   }
   if (!s->field_open_) {
+    // llhttp 8.1 accepts a bare LF ending the request line.
+    if (at - s->base_ < 2 || at[-1] != '\n' || at[-2] != '\r') return s->fail(400);
     if (s->header_count_ >= core::kMaxHeaderCount) return s->fail(431);
     s->headers_[s->header_count_] = HeaderSpan{};
     s->field_open_ = true;
