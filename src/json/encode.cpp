@@ -1,1 +1,332 @@
-// placeholder
+// Lua value -> JSON text (lua-api.md §9.1). The encoder walks the value with
+// raw access only (lua_next / lua_rawgeti), so metatables never run and no
+// Lua error can be raised except a memory error.
+#include "json/encode.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <lua.hpp>
+#include <new>
+
+#include "core/limits.h"
+
+namespace rover::json {
+namespace {
+
+// Longest text encodeNumber writes: "-0.000000" + 17 digits is 26 bytes.
+constexpr size_t kMaxNumberChars = 32;
+constexpr std::string_view kReservedPrefix = "__rover_";
+
+// For each byte: 0 if it is copied raw, else the letter after the backslash
+// ('u' meaning \u00XX).
+constexpr auto kEscapeTable = [] {
+  struct Table {
+    char c[256] = {};
+  } t;
+  for (int i = 0; i < 0x20; ++i) t.c[i] = 'u';
+  t.c['\n'] = 'n';
+  t.c['\r'] = 'r';
+  t.c['\t'] = 't';
+  t.c['\b'] = 'b';
+  t.c['\f'] = 'f';
+  t.c['"'] = '"';
+  t.c['\\'] = '\\';
+  return t;
+}();
+
+// True if any of the 8 bytes in `w` is < 0x20, '"' or '\\' (SWAR: lets the
+// common case of plain text skip 8 bytes per step).
+inline bool wordNeedsEscape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = kOnes * 0x80;
+  uint64_t quote = w ^ (kOnes * '"');
+  uint64_t slash = w ^ (kOnes * '\\');
+  uint64_t control = (w - kOnes * 0x20) & ~w;
+  uint64_t isQuote = (quote - kOnes) & ~quote;
+  uint64_t isSlash = (slash - kOnes) & ~slash;
+  return ((control | isQuote | isSlash) & kHigh) != 0;
+}
+
+void appendEscape(unsigned char c, core::Buffer& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char letter = kEscapeTable.c[c];
+  if (letter != 'u') {
+    const char esc[2] = {'\\', letter};
+    out.append(esc, 2);
+    return;
+  }
+  const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+  out.append(esc, 6);
+}
+
+// Lays out shortest round-trip digits the way JavaScript's Number::toString
+// does (ECMA-262 6.1.6.1.20), so output matches String(x) byte for byte.
+size_t formatLikeJs(double x, char* p) {
+  char sci[kMaxNumberChars];
+  char* sciEnd = std::to_chars(sci, sci + sizeof sci, x, std::chars_format::scientific).ptr;
+  const char* s = sci;
+  char* start = p;
+  if (*s == '-') *p++ = *s++;
+  char digits[20];
+  int k = 0;
+  for (; *s != 'e'; ++s) {
+    if (*s != '.') digits[k++] = *s;
+  }
+  int exp = 0;
+  std::from_chars(s + 1 + (s[1] == '+'), sciEnd, exp);
+  int n = exp + 1;  // value = 0.digits * 10^n
+  if (k <= n && n <= 21) {
+    std::memcpy(p, digits, k);
+    std::memset(p + k, '0', n - k);
+    return p + n - start;
+  }
+  if (0 < n && n <= 21) {
+    std::memcpy(p, digits, n);
+    p[n] = '.';
+    std::memcpy(p + n + 1, digits + n, k - n);
+    return p + k + 1 - start;
+  }
+  if (-6 < n && n <= 0) {
+    *p++ = '0';
+    *p++ = '.';
+    std::memset(p, '0', -n);
+    std::memcpy(p - n, digits, k);
+    return p - n + k - start;
+  }
+  *p++ = digits[0];
+  if (k > 1) {
+    *p++ = '.';
+    std::memcpy(p, digits + 1, k - 1);
+    p += k - 1;
+  }
+  *p++ = 'e';
+  *p++ = n - 1 < 0 ? '-' : '+';
+  return std::to_chars(p, p + 8, std::abs(n - 1)).ptr - start;
+}
+
+size_t formatNumber(double x, char* p) {
+  if (std::fabs(x) < 0x1p63) {  // false for NaN
+    auto i = static_cast<int64_t>(x);
+    if (static_cast<double>(i) == x) return std::to_chars(p, p + kMaxNumberChars, i).ptr - p;
+  }
+  if (!std::isfinite(x)) {
+    std::memcpy(p, "null", 4);
+    return 4;
+  }
+  return formatLikeJs(x, p);
+}
+
+bool isReservedKey(const char* s, size_t len) {
+  return len >= kReservedPrefix.size() &&
+         std::memcmp(s, kReservedPrefix.data(), kReservedPrefix.size()) == 0;
+}
+
+bool isReservedKeyAt(lua_State* L, int idx) {
+  if (lua_type(L, idx) != LUA_TSTRING) return false;
+  size_t len;
+  const char* s = lua_tolstring(L, idx, &len);
+  return isReservedKey(s, len);
+}
+
+// One encode() call. Holds no heap memory; on failure the caller restores
+// the stack and the buffer, so members may bail out at any point.
+class Encoder {
+ public:
+  Encoder(lua_State* L, core::Buffer& out, std::string* reason)
+      : L_(L), out_(out), reason_(reason) {}
+
+  bool value(int idx, int depth);
+
+ private:
+  bool table(int idx, int depth);
+  size_t arrayLength(int idx);
+  bool array(int idx, size_t n, int depth);
+  bool object(int idx, int depth);
+  bool key(bool first);
+  bool fail(const char* what);
+  bool failType(int type);
+
+  lua_State* L_;
+  core::Buffer& out_;
+  std::string* reason_;
+};
+
+bool Encoder::fail(const char* what) {
+  if (reason_) *reason_ = what;
+  return false;
+}
+
+bool Encoder::failType(int type) {
+  if (reason_) {
+    *reason_ = "cannot serialise ";
+    *reason_ += type == LUA_TLIGHTUSERDATA ? "light userdata" : lua_typename(L_, type);
+  }
+  return false;
+}
+
+bool Encoder::value(int idx, int depth) {
+  switch (int type = lua_type(L_, idx)) {
+    case LUA_TNIL:
+      out_.append("null");
+      return true;
+    case LUA_TBOOLEAN:
+      out_.append(lua_toboolean(L_, idx) ? std::string_view("true") : std::string_view("false"));
+      return true;
+    case LUA_TNUMBER:
+      encodeNumber(lua_tonumber(L_, idx), out_);
+      return true;
+    case LUA_TSTRING: {
+      size_t len;
+      const char* s = lua_tolstring(L_, idx, &len);
+      encodeString({s, len}, out_);
+      return true;
+    }
+    case LUA_TTABLE:
+      return table(idx, depth + 1);
+    default:
+      return failType(type);
+  }
+}
+
+bool Encoder::table(int idx, int depth) {
+  if (depth > core::kJsonEncodeMaxDepth) return fail("excessive nesting (max depth 64)");
+  // Each level holds a key and a value on the stack while it recurses.
+  if (!lua_checkstack(L_, 4)) return fail("excessive nesting (Lua stack exhausted)");
+  size_t n = arrayLength(idx);
+  return n > 0 ? array(idx, n, depth) : object(idx, depth);
+}
+
+// Returns n when the visible keys (reserved ones aside) are exactly 1..n,
+// else 0. lua_objlen gives a candidate n cheaply; one pass then checks that
+// every key is an integer in 1..n and that there are n of them, which
+// (keys being distinct) means all of 1..n are present.
+size_t Encoder::arrayLength(int idx) {
+  size_t n = lua_objlen(L_, idx);
+  if (n == 0) return 0;
+  const auto limit = static_cast<double>(n);
+  size_t count = 0;
+  lua_pushnil(L_);
+  while (lua_next(L_, idx)) {
+    lua_pop(L_, 1);
+    if (lua_type(L_, -1) == LUA_TNUMBER) {
+      double k = lua_tonumber(L_, -1);
+      if (k >= 1 && k <= limit && k == std::floor(k)) {
+        ++count;
+        continue;
+      }
+    } else if (isReservedKeyAt(L_, -1)) {
+      continue;
+    }
+    lua_pop(L_, 1);
+    return 0;
+  }
+  return count == n ? n : 0;
+}
+
+bool Encoder::array(int idx, size_t n, int depth) {
+  out_.push_back('[');
+  for (size_t i = 1; i <= n; ++i) {
+    if (i > 1) out_.push_back(',');
+    lua_rawgeti(L_, idx, static_cast<int>(i));
+    if (!value(lua_gettop(L_), depth)) return false;
+    lua_pop(L_, 1);
+  }
+  out_.push_back(']');
+  return true;
+}
+
+bool Encoder::object(int idx, int depth) {
+  out_.push_back('{');
+  bool first = true;
+  lua_pushnil(L_);
+  while (lua_next(L_, idx)) {
+    if (isReservedKeyAt(L_, -2)) {
+      lua_pop(L_, 1);
+      continue;
+    }
+    if (!key(first)) return false;
+    first = false;
+    if (!value(lua_gettop(L_), depth)) return false;
+    lua_pop(L_, 1);
+  }
+  out_.push_back('}');
+  return true;
+}
+
+// Writes the key at stack index -2 followed by ':'.
+bool Encoder::key(bool first) {
+  if (!first) out_.push_back(',');
+  switch (lua_type(L_, -2)) {
+    case LUA_TSTRING: {
+      size_t len;
+      const char* s = lua_tolstring(L_, -2, &len);
+      encodeString({s, len}, out_);
+      break;
+    }
+    case LUA_TNUMBER:
+      out_.push_back('"');
+      encodeNumber(lua_tonumber(L_, -2), out_);
+      out_.push_back('"');
+      break;
+    default:
+      return fail("table key must be a string or number");
+  }
+  out_.push_back(':');
+  return true;
+}
+
+}  // namespace
+
+bool encode(lua_State* L, int idx, core::Buffer& out, std::string* reason) {
+  const int top = lua_gettop(L);
+  if (idx < 0 && idx > LUA_REGISTRYINDEX) idx = top + idx + 1;
+  const size_t start = out.size();
+  bool ok;
+  try {
+    ok = Encoder(L, out, reason).value(idx, 0);
+  } catch (const std::bad_alloc&) {
+    ok = false;
+    if (reason) *reason = "out of memory";
+  }
+  lua_settop(L, top);
+  if (!ok) out.resize(start);
+  return ok;
+}
+
+void encodeString(std::string_view s, core::Buffer& out) {
+  out.reserve(out.size() + s.size() + 2);
+  out.push_back('"');
+  const char* p = s.data();
+  const char* end = p + s.size();
+  const char* run = p;  // start of the bytes not yet copied
+  while (p < end) {
+    const char* stop = end;
+    if (end - p >= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      if (!wordNeedsEscape(w)) {
+        p += 8;
+        continue;
+      }
+      stop = p + 8;
+    }
+    for (; p < stop; ++p) {
+      auto c = static_cast<unsigned char>(*p);
+      if (kEscapeTable.c[c] == 0) continue;
+      out.append(run, p - run);
+      appendEscape(c, out);
+      run = p + 1;
+    }
+  }
+  out.append(run, end - run);
+  out.push_back('"');
+}
+
+void encodeNumber(double x, core::Buffer& out) {
+  char* p = out.prepare(kMaxNumberChars);
+  out.commit(formatNumber(x, p));
+}
+
+}  // namespace rover::json
