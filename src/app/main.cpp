@@ -1,1 +1,207 @@
-int main() { return 0; }
+// rover: CLI -> load app in worker 1's VM -> config -> routes -> other
+// workers -> bind -> banner -> serve -> drain on SIGTERM/SIGINT
+// (lua-api.md §1.3, ARCHITECTURE.md §1).
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fmt/format.h>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "app/cli.h"
+#include "app/worker.h"
+#include "core/log.h"
+#include "net/address.h"
+#include "net/listener.h"
+
+namespace rover::app {
+namespace {
+
+constexpr int kBacklog = 4096;
+
+int cpusAvailable() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? static_cast<int>(n) : 1;
+}
+
+void raiseFileLimit() {
+  rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "%s\n", message.c_str());
+  return 1;
+}
+
+void setWorkerCount(lua::Vm& vm, int count) {
+  std::string code = fmt::format("rover.worker.count = {}", count);
+  lua::runString(vm.state(), code);
+}
+
+int bindAll(const lua::ServerConfig& cfg, const net::Address& base, int count,
+            std::vector<int>* fds, int* bound_port) {
+  net::Address addr = base;
+  for (int i = 0; i < count; ++i) {
+    int fd = net::openListener(addr, kBacklog);
+    if (fd < 0) {
+      int err = errno;
+      for (int f : *fds) ::close(f);
+      if (err == EADDRINUSE) {
+        char ip[64];
+        net::addressText(addr.storage, ip, sizeof ip);
+        std::fprintf(stderr,
+                     "❌ Error: Unable to start server\n   Port %d is already in use on %s\n"
+                     "   Please choose a different port or stop the process using port %d\n",
+                     cfg.port, ip, cfg.port);
+      } else {
+        std::fprintf(stderr, "❌ Error starting server: %s\n", std::strerror(err));
+      }
+      return 1;
+    }
+    if (i == 0) {
+      *bound_port = net::localPort(fd);
+      net::resolveHost(cfg.host, *bound_port, &addr);
+    }
+    fds->push_back(fd);
+  }
+  return 0;
+}
+
+// Waits for workers; the first signal starts the drain, a second exits at once.
+void waitForSignals(std::vector<std::unique_ptr<Worker>>& workers,
+                    std::vector<std::thread>& threads, const sigset_t& set,
+                    std::atomic<int>& running) {
+  bool draining = false;
+  for (;;) {
+    timespec tick{0, 100'000'000};
+    int sig = sigtimedwait(&set, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) {
+      if (draining) std::_Exit(0);
+      draining = true;
+      for (auto& w : workers) w->requestStop();
+    }
+    if (running.load() == 0) break;
+  }
+  for (auto& t : threads) t.join();
+}
+
+int runServer(const CliOptions& cli) {
+  lua::AppArgs args{cli.app_path, cli.extra_args};
+  int guess = cli.workers && *cli.workers >= 1 ? static_cast<int>(*cli.workers) : cpusAvailable();
+  auto vm1 = std::make_unique<lua::Vm>(1, guess);
+  std::string error;
+  lua::LoadResult loaded = vm1->load(args, &error);
+  if (loaded == lua::LoadResult::kFailed) return fail(error);
+  if (loaded == lua::LoadResult::kScript) return 0;
+
+  lua::ConfigOverrides ov;
+  if (cli.host) ov.host = &*cli.host;
+  if (cli.port) ov.port = &*cli.port;
+  if (cli.workers) ov.workers = &*cli.workers;
+  lua::ServerConfig cfg;
+  if (!vm1->readConfig(ov, &cfg, &error)) return fail("❌ Error: " + error);
+  core::LogLevel level;
+  core::parseLogLevel(cfg.log_level, &level);
+  core::setLogLevel(level);
+  for (const std::string& key : cfg.unknown_keys) {
+    core::logLine(core::LogLevel::kWarn, fmt::format("Unknown config key '{}' ignored", key));
+  }
+  net::Address addr;
+  if (!net::resolveHost(cfg.host, cfg.port, &addr)) {
+    return fail(fmt::format("❌ Error: Invalid host '{}'", cfg.host));
+  }
+  int count = cfg.workers > 0 ? cfg.workers : cpusAvailable();
+  if (count != guess) setWorkerCount(*vm1, count);
+
+  WorkerSettings settings;
+  settings.body_size_limit = cfg.body_size_limit;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<lua::RouteInfo> routes1;
+  workers.push_back(std::make_unique<Worker>(1, std::move(vm1), settings));
+  if (!workers[0]->vm().buildRoutes(workers[0]->router(), &routes1, &error)) {
+    return fail("❌ Error: " + error);
+  }
+  for (int id = 2; id <= count; ++id) {
+    auto vm = std::make_unique<lua::Vm>(id, count);
+    if (vm->load(args, &error) != lua::LoadResult::kServer) {
+      return fail(error.empty() ? fmt::format("❌ Error loading {}:\nworker {} did not return a server", args.path, id) : error);
+    }
+    vm->setExposeErrors(cfg.expose_errors);
+    workers.push_back(std::make_unique<Worker>(id, std::move(vm), settings));
+    std::vector<lua::RouteInfo> routes;
+    if (!workers.back()->vm().buildRoutes(workers.back()->router(), &routes, &error)) {
+      return fail("❌ Error: " + error);
+    }
+    if (routes.size() != routes1.size()) {
+      return fail(fmt::format("❌ Error: worker {} built a different route tree", id));
+    }
+  }
+
+  std::vector<int> fds;
+  int port = 0;
+  if (int rc = bindAll(cfg, addr, count, &fds, &port)) return rc;
+  for (int i = 0; i < count; ++i) workers[i]->setListenFd(fds[i]);
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::atomic<int> running{count};
+  std::vector<std::thread> threads;
+  for (auto& w : workers) {
+    Worker* wp = w.get();
+    threads.emplace_back([wp, &running] {
+      wp->run();
+      running.fetch_sub(1);
+    });
+  }
+  core::logLine(core::LogLevel::kInfo,
+                fmt::format("🚀 Rover server running at http://{}:{}", cfg.host, port));
+  if (level == core::LogLevel::kDebug) core::logLine(core::LogLevel::kInfo, "🐛 Debug mode enabled");
+  waitForSignals(workers, threads, set, running);
+  return 0;
+}
+
+}  // namespace
+}  // namespace rover::app
+
+int main(int argc, char** argv) {
+  using namespace rover::app;
+  signal(SIGPIPE, SIG_IGN);
+  CliOptions cli;
+  std::string error;
+  if (!parseCli(argc, argv, &cli, &error)) {
+    std::fprintf(stderr, "rover: %s\n\n%s", error.c_str(), usageText());
+    return 2;
+  }
+  if (cli.help) {
+    std::fputs(usageText(), stdout);
+    return 0;
+  }
+  if (cli.version) {
+    std::printf("rover %s\n", ROVER_VERSION);
+    return 0;
+  }
+  raiseFileLimit();
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+  try {
+    return runServer(cli);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "❌ Error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -237,6 +237,14 @@ headers:
   return r;
 }
 
+void RequestParser::reset() {
+  pos_ = 0;
+  error_status_ = 0;
+  error_body_size_ = 0;
+  nextMessage();
+  msg_start_ = 0;
+}
+
 void RequestParser::nextMessage() {
   state_ = State::kIdle;
   msg_start_ = pos_;

@@ -30,6 +30,8 @@ class RequestParser {
   RequestParser(const RequestParser&) = delete;
   RequestParser& operator=(const RequestParser&) = delete;
 
+  // Back to the initial state for a new connection (keeps the limit).
+  void reset();
   // body_limit <= 0: no limit (server-features.md §7).
   void setBodyLimit(int64_t limit) { body_limit_ = limit; }
 

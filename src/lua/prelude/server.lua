@@ -1,1 +1,471 @@
-return {}
+-- The Lua half of Rover's server module, loaded once per VM by vm.cpp:
+-- route tree nodes, builders and response objects (lua-api.md §4, §7),
+-- config validation (§2), route extraction and error mapping (§8), and the
+-- Lua parts of ctx (§6.3). Called with (native, guard, html); returns M.
+--
+-- Response objects are tables with metatable RESP and the array slots
+--   [1] status  [2] content type or false  [3] body kind: "s" (string),
+--   "j" (value to JSON-encode) or false (none)  [4] payload  [5] headers
+-- where headers is false or an array of { name, value } (value: string or
+-- array of strings). respond.cpp reads these slots directly.
+local native, guard, html = ...
+
+local type, tostring, pairs, ipairs, select, error, rawget, rawset, setmetatable, getmetatable =
+  type, tostring, pairs, ipairs, select, error, rawget, rawset, setmetatable, getmetatable
+local floor, huge = math.floor, math.huge
+local sort, concat = table.sort, table.concat
+
+local M = {}
+
+-- Route tree -----------------------------------------------------------------
+
+local NODE = {}
+local ROOTS = setmetatable({}, { __mode = "k" })
+
+NODE.__index = function(t, k)
+  if type(k) ~= "string" then return nil end
+  local child = setmetatable({}, NODE)
+  rawset(t, k, child)
+  return child
+end
+
+local METHODS = { get = "GET", post = "POST", put = "PUT", patch = "PATCH", delete = "DELETE",
+                  head = "HEAD", options = "OPTIONS" }
+local BUILDER_NAMES = { "json", "text", "html", "redirect", "error", "no_content", "raw", "stream",
+                        "stream_with_headers", "sse", "idempotent" }
+local ROOT_RESERVED = { config = true, on_error = true, on_start = true, on_ready = true,
+                        on_shutdown = true }
+for _, n in ipairs(BUILDER_NAMES) do ROOT_RESERVED[n] = true end
+local ANY_RESERVED = { before = true, after = true, static = true, ws = true }
+
+local function is_root(v) return type(v) == "table" and ROOTS[v] == true end
+M.is_root = is_root
+
+-- Response objects ---------------------------------------------------------
+
+local RESP = {}
+RESP.__index = RESP
+M.RESP = RESP
+
+local function is_token(s)
+  return type(s) == "string" and s ~= "" and not s:find("[^%w!#$%%&'*+%-.^_`|~]")
+end
+
+local function bad_value(v)
+  return type(v) ~= "string" or v:find("[\r\n%z]") ~= nil
+end
+
+local function normalize_header_value(name, value)
+  if type(value) == "number" then value = tostring(value) end
+  if type(value) == "table" then
+    local out = {}
+    for i = 1, #value do
+      local v = value[i]
+      if type(v) == "number" then v = tostring(v) end
+      if bad_value(v) then error("invalid header '" .. tostring(name) .. "'", 3) end
+      out[i] = v
+    end
+    return out
+  end
+  if bad_value(value) then error("invalid header '" .. tostring(name) .. "'", 3) end
+  return value
+end
+
+local function set_header(resp, name, value)
+  if not is_token(name) then error("invalid header '" .. tostring(name) .. "'", 3) end
+  value = normalize_header_value(name, value)
+  local list = resp[5]
+  if not list then
+    list = {}
+    resp[5] = list
+  end
+  local lname = name:lower()
+  for i = 1, #list do
+    if list[i][1]:lower() == lname then
+      list[i] = { name, value }
+      return resp
+    end
+  end
+  list[#list + 1] = { name, value }
+  return resp
+end
+
+function RESP:header(name, value)
+  return set_header(self, name, value)
+end
+
+local function new_response(status, ctype, kind, payload)
+  return setmetatable({ status, ctype, kind, payload, false }, RESP)
+end
+
+local function check_status(code)
+  if type(code) ~= "number" or code ~= floor(code) or code < 200 or code > 599 then
+    error("invalid status code " .. tostring(code), 3)
+  end
+  return code
+end
+
+-- Builders -------------------------------------------------------------------
+
+-- A builder is a callable table; `sub` holds its sub-builders (status, ...).
+-- A leading argument that is a root node or the builder itself is skipped,
+-- so api.json{...}, api:json{...}, api.json:status(...) and
+-- api.json.status(...) all work.
+local function make_builder(call, sub)
+  local b = {}
+  local function strip(first, ...)
+    if first == b or is_root(first) then return ... end
+    return first, ...
+  end
+  for name, fn in pairs(sub or {}) do
+    b[name] = function(...) return fn(strip(...)) end
+  end
+  return setmetatable(b, { __call = function(_, ...) return call(strip(...)) end })
+end
+
+local function json_response(status, v)
+  if type(v) == "table" then
+    local hdrs = rawget(v, "headers")
+    if type(hdrs) == "table" then
+      local body = {}
+      for k, x in pairs(v) do
+        if k ~= "headers" then body[k] = x end
+      end
+      local resp = new_response(status, "application/json", "j", body)
+      for name, value in pairs(hdrs) do set_header(resp, name, value) end
+      return resp
+    end
+    return new_response(status, "application/json", "j", v)
+  elseif type(v) == "string" then
+    return new_response(status, "application/json", "s", v)
+  elseif v == nil then
+    return new_response(status, "application/json", "s", "{}")
+  end
+  return new_response(status, "application/json", "j", v)
+end
+
+local function text_response(status, s)
+  if type(s) ~= "string" then s = tostring(s) end
+  return new_response(status, "text/plain; charset=utf-8", "s", s)
+end
+
+local RENDERER = {}
+M.RENDERER = RENDERER
+RENDERER.__call = function(self, template)
+  return new_response(self.status, "text/html; charset=utf-8", "s",
+                      html.render(template, self.data))
+end
+
+local function html_response(status, v)
+  if type(v) == "table" or v == nil then
+    return setmetatable({ status = status, data = v }, RENDERER)
+  end
+  if type(v) ~= "string" then v = tostring(v) end
+  return new_response(status, "text/html; charset=utf-8", "s", v)
+end
+
+local function redirect_response(status, url)
+  local resp = new_response(status, false, "s", "")
+  return set_header(resp, "Location", tostring(url))
+end
+
+local REASONS = native.reasons
+
+local function error_message_for_builder(code, msg)
+  if guard.is_error(msg) then return { errors = msg:to_json().errors } end
+  if msg == nil then return { error = REASONS[code] or "" } end
+  if type(msg) == "string" then return { error = msg } end
+  if type(msg) == "table" and type(rawget(msg, "message")) == "string" then
+    return { error = msg.message }
+  end
+  return { error = tostring(msg) }
+end
+
+local function error_response(code, msg)
+  check_status(code)
+  return new_response(code, "application/json", "j", error_message_for_builder(code, msg))
+end
+
+local function raw_response(status, s)
+  if type(s) ~= "string" then s = tostring(s) end
+  return new_response(status, "application/octet-stream", "s", s)
+end
+
+local BUILDERS = {
+  json = make_builder(function(v) return json_response(200, v) end,
+                      { status = function(code, v) return json_response(check_status(code), v) end }),
+  text = make_builder(function(s) return text_response(200, s) end,
+                      { status = function(code, s) return text_response(check_status(code), s) end }),
+  html = make_builder(function(v) return html_response(200, v) end,
+                      { status = function(code, v) return html_response(check_status(code), v) end }),
+  redirect = make_builder(function(url) return redirect_response(302, url) end, {
+    permanent = function(url) return redirect_response(301, url) end,
+    status = function(code, url) return redirect_response(check_status(code), url) end,
+  }),
+  error = make_builder(error_response),
+  no_content = make_builder(function() return new_response(204, false, false, nil) end),
+  raw = make_builder(function(s) return raw_response(200, s) end,
+                     { status = function(code, s) return raw_response(check_status(code), s) end }),
+}
+M.BUILDERS = BUILDERS
+
+-- rover.server ---------------------------------------------------------------
+
+local CONFIGS = setmetatable({}, { __mode = "k" })
+
+function M.server(config)
+  local root = setmetatable({}, NODE)
+  ROOTS[root] = true
+  CONFIGS[root] = { value = config, given = config ~= nil }
+  for name, b in pairs(BUILDERS) do rawset(root, name, b) end
+  rawset(root, "config", type(config) == "table" and config or {})
+  return root
+end
+
+-- Config validation (lua-api.md §2, server-features.md §0.2) -----------------
+
+local CONFIG_TYPES = {
+  host = "string", port = "number", log_level = "string", workers = "number",
+  expose_errors = "boolean", strict_mode = "boolean", allow_public_bind = "boolean",
+  allow_insecure_http = "boolean", https_redirect = "boolean", body_size_limit = "number",
+  allow_unbounded_body = "boolean", security_headers = "boolean",
+  allow_insecure_security_header_overrides = "boolean", cors_methods = "string",
+  cors_headers = "string", cors_credentials = "boolean", allow_wildcard_cors_credentials = "boolean",
+  trusted_proxies = "table", readiness = "table", idempotency = "table", docs = "boolean",
+  management_prefix = "string", management_token = "string",
+  allow_unauthenticated_management = "boolean", drain_timeout_secs = "number", tls = "table",
+  http2 = "boolean", permissions = "table",
+  -- several types allowed: checked below
+  cors_origin = true, compress = true, rate_limit = true, load_shed = true,
+}
+local MULTI_TYPES = {
+  cors_origin = { string = true, table = true },
+  compress = { table = true, boolean = true },
+  rate_limit = { table = true, boolean = true },
+  load_shed = { table = true, boolean = true },
+}
+local MULTI_NAMES = { cors_origin = "string", compress = "table", rate_limit = "table",
+                      load_shed = "table" }
+
+-- Returns normalized config or raises a plain message (no position).
+-- `overrides` holds CLI values (host, port, workers) that replace the keys.
+function M.validate_config(root, overrides)
+  local entry = CONFIGS[root]
+  local cfg = entry.value
+  if entry.given and type(cfg) ~= "table" then error("Server config must be a table", 0) end
+  cfg = cfg or {}
+  local merged = {}
+  for k, v in pairs(cfg) do merged[k] = v end
+  for k, v in pairs(overrides) do merged[k] = v end
+  local unknown = {}
+  local keys = {}
+  for k in pairs(merged) do
+    if type(k) == "string" then keys[#keys + 1] = k end
+  end
+  sort(keys)
+  for _, k in ipairs(keys) do
+    local want, v = CONFIG_TYPES[k], merged[k]
+    if want == nil then
+      unknown[#unknown + 1] = k
+    elseif want == true then
+      if not MULTI_TYPES[k][type(v)] then error(k .. " should be a " .. MULTI_NAMES[k], 0) end
+    elseif type(v) ~= want then
+      error(k .. " should be a " .. want, 0)
+    end
+  end
+  local out = { unknown = unknown }
+  out.host = merged.host or "localhost"
+  local port = merged.port
+  if port == nil then port = 4242 end
+  if port ~= floor(port) or port < 0 or port > 65535 then
+    error("port must be an integer between 0 and 65535", 0)
+  end
+  out.port = port
+  local level = (merged.log_level or "debug"):lower()
+  if not ({ debug = 1, info = 1, warn = 1, error = 1, nope = 1 })[level] then
+    error("log_level must be one of: debug, info, warn, error, nope", 0)
+  end
+  out.log_level = level
+  local workers = merged.workers
+  if workers ~= nil and (workers ~= floor(workers) or workers < 1 or workers == huge) then
+    error("workers must be an integer >= 1", 0)
+  end
+  out.workers = workers or 0
+  out.expose_errors = merged.expose_errors ~= false
+  local limit = merged.body_size_limit
+  if limit ~= nil and limit ~= floor(limit) then error("body_size_limit must be an integer", 0) end
+  out.body_size_limit = limit or 1048576
+  return out
+end
+
+-- Route extraction (lua-api.md §4) -------------------------------------------
+
+local SEGMENT_BAD = "[^A-Za-z0-9%-%._~!%$&'%(%)%*%+,;=:@]"
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do
+    if type(k) == "string" then keys[#keys + 1] = k end
+  end
+  sort(keys)
+  return keys
+end
+
+local function has_content(node)
+  for _, v in pairs(node) do
+    if type(v) == "function" or type(v) == "table" then return true end
+  end
+  return false
+end
+
+local function callable(v)
+  if type(v) == "function" then return true end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and rawget(mt, "__call") ~= nil
+end
+
+local function walk(node, path, params, out, is_root_node)
+  local route = path == "" and "/" or path
+  for _, key in ipairs(sorted_keys(node)) do
+    local v = rawget(node, key)
+    local lower = key:lower()
+    local method = METHODS[lower]
+    local reserved = (is_root_node and ROOT_RESERVED[key]) or ANY_RESERVED[key]
+        or key:sub(1, 8) == "__rover_"
+    if method then
+      if not callable(v) then
+        error("Handler for " .. method .. " " .. route .. " must be a function", 0)
+      end
+      local seen = {}
+      for _, p in ipairs(params) do
+        if seen[p] then
+          error("Duplicate parameter name '" .. p .. "' in route '" .. route .. "'", 0)
+        end
+        seen[p] = true
+      end
+      out[#out + 1] = { method, route, v }
+    elseif reserved then
+      if not is_root_node and type(v) == "table" and (ROOT_RESERVED[key] or key:sub(1, 8) == "__rover_")
+          and has_content(v) then
+        error("Reserved name '" .. key .. "' cannot be used as a path segment (at '" .. route .. "')", 0)
+      end
+    elseif type(v) == "function" then
+      error("Unknown HTTP method '" .. key .. "' at path '" .. route ..
+            "'. Valid methods: get, post, put, patch, delete, head, options", 0)
+    elseif type(v) == "table" then
+      if not is_root_node and ROOT_RESERVED[key] and has_content(v) then
+        error("Reserved name '" .. key .. "' cannot be used as a path segment (at '" .. route .. "')", 0)
+      end
+      local segment
+      if key:sub(1, 2) == "p_" then
+        local name = key:sub(3)
+        if name == "" then error("Empty parameter name at path '" .. route .. "'", 0) end
+        segment = "{" .. name .. "}"
+        params[#params + 1] = name
+        walk(v, path .. "/" .. segment, params, out, false)
+        params[#params] = nil
+      else
+        if key:find(SEGMENT_BAD) or key == "" then
+          error("Invalid path segment '" .. key .. "' at '" .. route .. "'", 0)
+        end
+        walk(v, path .. "/" .. key, params, out, false)
+      end
+    end
+  end
+end
+
+-- Returns an array of { METHOD, pattern, handler } in a stable order.
+function M.collect_routes(root)
+  local out = {}
+  walk(root, "", {}, out, true)
+  return out
+end
+
+-- Errors (lua-api.md §8) -------------------------------------------------------
+
+local REQERR = {}
+REQERR.__tostring = function(e) return e.message end
+M.REQERR = REQERR
+
+function M.request_error(status, message)
+  return setmetatable({ status = status, message = message }, REQERR)
+end
+
+local function message_of(err)
+  local t = type(err)
+  if t == "string" then
+    return (err:gsub("\n?stack traceback:.*$", ""))
+  end
+  if t == "table" and type(rawget(err, "message")) == "string" then return err.message end
+  local mt = getmetatable(err)
+  if t == "number" or (type(mt) == "table" and mt.__tostring) then return tostring(err) end
+  return "unknown error (" .. t .. ")"
+end
+M.message_of = message_of
+
+-- Maps a raised value to (status, body table, message-to-log-or-nil).
+function M.error_response(err, expose)
+  if guard.is_error(err) then
+    return 400, { errors = err:to_json().errors }
+  end
+  if getmetatable(err) == REQERR then
+    return err.status, { error = err.message }
+  end
+  local msg = message_of(err)
+  return 500, { error = expose and msg or "Internal Server Error" }, msg
+end
+
+-- ctx (lua-api.md §6) ----------------------------------------------------------
+
+local BODY = {}
+BODY.__index = BODY
+
+local function body_json(self)
+  local ok, value, extra = native.body_json(self[1])
+  if not ok then error(M.request_error(value, extra), 0) end
+  return value, extra
+end
+
+function BODY:text() return native.body_text(self[1]) end
+BODY.as_string = BODY.text
+function BODY:bytes() return native.body_bytes(self[1]) end
+function BODY:json() return (body_json(self)) end
+BODY.raw = BODY.json
+function BODY:expect(schema)
+  local value, is_object = body_json(self)
+  if not is_object then error(M.request_error(400, "Request body must be a JSON object"), 0) end
+  local out, err = guard.check(value, schema)
+  if err then error(err, 0) end
+  return out
+end
+
+local STORES = setmetatable({}, { __mode = "k" })
+
+M.ctx_methods = {
+  headers = native.ctx_headers,
+  query = native.ctx_query,
+  params = native.ctx_params,
+  request_id = native.ctx_request_id,
+  body = function(ctx)
+    if not native.ctx_has_body(ctx) then
+      error(M.request_error(400, "Request has no body"), 0)
+    end
+    return setmetatable({ ctx }, BODY)
+  end,
+  set = function(ctx, k, v)
+    native.ctx_check(ctx)
+    local s = STORES[ctx]
+    if not s then
+      s = {}
+      STORES[ctx] = s
+    end
+    s[k] = v
+  end,
+  get = function(ctx, k)
+    native.ctx_check(ctx)
+    local s = STORES[ctx]
+    return s and s[k]
+  end,
+}
+
+return M

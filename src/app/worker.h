@@ -1,0 +1,68 @@
+// A worker thread (ARCHITECTURE.md §1, §2): its own listening socket, epoll
+// reactor, Lua VM and router. Accepts, reads, parses, routes, calls Lua and
+// writes, all on this thread; nothing here is touched by another thread
+// except requestStop().
+#pragma once
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "app/connection.h"
+#include "lua/vm.h"
+#include "net/reactor.h"
+#include "router/router.h"
+
+namespace rover::app {
+
+struct WorkerSettings {
+  int64_t body_size_limit = 1024 * 1024;
+  int drain_timeout_ms = 30'000;
+};
+
+class Worker {
+ public:
+  Worker(int id, std::unique_ptr<lua::Vm> vm, const WorkerSettings& settings);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  router::Router& router() { return router_; }
+  void setListenFd(int fd) { listen_fd_ = fd; }
+  lua::Vm& vm() { return *vm_; }
+  // Serves until stopped; returns when drained.
+  void run();
+  // Thread-safe: begins the graceful drain.
+  void requestStop();
+
+ private:
+  void onAccept();
+  void onEvent(Connection* c, uint32_t events);
+  void onReadable(Connection* c);
+  void processInput(Connection* c);
+  void dispatch(Connection* c, const http::Request& req);
+  void reject(Connection* c, int status);
+  void flush(Connection* c);
+  void updateInterest(Connection* c);
+  void close(Connection* c);
+  void sweep();
+  void beginDrain();
+  const char* peerText(Connection* c);
+
+  int id_;
+  std::unique_ptr<lua::Vm> vm_;
+  int listen_fd_;
+  int wake_fd_;
+  WorkerSettings settings_;
+  net::Reactor reactor_;
+  router::Router router_;
+  std::vector<Connection*> conns_;
+  std::vector<Connection*> free_;
+  std::vector<Connection*> pending_free_;  // closed during this event batch
+  bool listener_paused_ = false;
+  std::atomic<bool> stop_requested_{false};
+  bool draining_ = false;
+  uint64_t drain_deadline_ms_ = 0;
+  uint64_t now_ms_ = 0;
+};
+
+}  // namespace rover::app

@@ -1,0 +1,280 @@
+#include "lua/ctx.h"
+
+#include <lua.hpp>
+
+#include <cstring>
+#include <string>
+
+#include "core/request_id.h"
+#include "http/query.h"
+#include "json/decode.h"
+
+namespace rover::lua {
+namespace {
+
+constexpr char kDead[] = "request context is no longer valid";
+
+RequestInfo* checkCtx(lua_State* L, int idx) {
+  auto* ud = static_cast<CtxData*>(lua_touserdata(L, idx));
+  if (!ud || !ud->info) luaL_error(L, kDead);
+  return ud->info;
+}
+
+void pushLower(lua_State* L, std::string_view s) {
+  char small[128];
+  std::string big;
+  char* p = small;
+  if (s.size() > sizeof small) {
+    big.resize(s.size());
+    p = big.data();
+  }
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    p[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c;
+  }
+  lua_pushlstring(L, p, s.size());
+}
+
+bool isForwardingHeader(std::string_view lower) {
+  return lower == "forwarded" || lower.rfind("x-forwarded-", 0) == 0;
+}
+
+// Case-insensitive lookups on the headers table: lower-case the key.
+int headersIndex(lua_State* L) {
+  size_t len;
+  const char* k = lua_tolstring(L, 2, &len);
+  if (!k || lua_type(L, 2) != LUA_TSTRING) return 0;
+  pushLower(L, {k, len});
+  lua_rawget(L, 1);
+  return 1;
+}
+
+int ctxHeaders(lua_State* L) {
+  RequestInfo* info = checkCtx(L, 1);
+  const http::Request& r = *info->request;
+  lua_createtable(L, 0, static_cast<int>(r.header_count));
+  int t = lua_gettop(L);
+  for (size_t i = 0; i < r.header_count; ++i) {
+    pushLower(L, r.headers[i].name);
+    size_t nlen;
+    const char* lname = lua_tolstring(L, -1, &nlen);
+    if (isForwardingHeader({lname, nlen})) {  // no trusted proxies configured
+      lua_pop(L, 1);
+      continue;
+    }
+    lua_pushvalue(L, -1);
+    lua_rawget(L, t);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushlstring(L, r.headers[i].value.data(), r.headers[i].value.size());
+    } else {
+      const char* sep = std::string_view(lname, nlen) == "cookie" ? "; " : ", ";
+      lua_pushstring(L, sep);
+      lua_pushlstring(L, r.headers[i].value.data(), r.headers[i].value.size());
+      lua_concat(L, 3);
+    }
+    lua_rawset(L, t);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_setmetatable(L, t);
+  return 1;
+}
+
+int ctxQuery(lua_State* L) {
+  RequestInfo* info = checkCtx(L, 1);
+  lua_newtable(L);
+  int t = lua_gettop(L);
+  http::forEachQueryPair(info->request->query, [&](std::string_view k, std::string_view v) {
+    lua_pushlstring(L, k.data(), k.size());
+    lua_pushlstring(L, v.data(), v.size());
+    lua_rawset(L, t);
+  });
+  return 1;
+}
+
+int ctxParams(lua_State* L) {
+  RequestInfo* info = checkCtx(L, 1);
+  const router::Match& m = *info->match;
+  lua_createtable(L, 0, static_cast<int>(m.param_count));
+  std::string decoded;
+  for (size_t i = 0; i < m.param_count; ++i) {
+    lua_pushlstring(L, m.params[i].name.data(), m.params[i].name.size());
+    if (http::decodePathParam(m.params[i].raw, &decoded)) {
+      lua_pushlstring(L, decoded.data(), decoded.size());
+    } else {  // the router only matches valid encodings
+      lua_pushlstring(L, m.params[i].raw.data(), m.params[i].raw.size());
+    }
+    lua_rawset(L, -3);
+  }
+  return 1;
+}
+
+int ctxRequestId(lua_State* L) {
+  RequestInfo* info = checkCtx(L, 1);
+  std::string_view id = requestId(*info);
+  lua_pushlstring(L, id.data(), id.size());
+  return 1;
+}
+
+int ctxCheck(lua_State* L) {
+  checkCtx(L, 1);
+  return 0;
+}
+
+int ctxHasBody(lua_State* L) {
+  RequestInfo* info = checkCtx(L, 1);
+  lua_pushboolean(L, !info->request->body.empty());
+  return 1;
+}
+
+int bodyText(lua_State* L) {
+  RequestInfo* info = checkCtx(L, 1);
+  std::string_view b = info->request->body;
+  lua_pushlstring(L, b.data(), b.size());
+  return 1;
+}
+
+int bodyBytes(lua_State* L) {
+  RequestInfo* info = checkCtx(L, 1);
+  std::string_view b = info->request->body;
+  lua_createtable(L, static_cast<int>(b.size()), 0);
+  for (size_t i = 0; i < b.size(); ++i) {
+    lua_pushinteger(L, static_cast<unsigned char>(b[i]));
+    lua_rawseti(L, -2, static_cast<int>(i + 1));
+  }
+  return 1;
+}
+
+// Media type of Content-Type: before ';', trimmed, lower-cased.
+std::string mediaType(std::string_view ct) {
+  size_t semi = ct.find(';');
+  if (semi != std::string_view::npos) ct = ct.substr(0, semi);
+  while (!ct.empty() && (ct.front() == ' ' || ct.front() == '\t')) ct.remove_prefix(1);
+  while (!ct.empty() && (ct.back() == ' ' || ct.back() == '\t')) ct.remove_suffix(1);
+  std::string out(ct);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+  return out;
+}
+
+bool hasContentType(const http::Request& r, std::string_view* value) {
+  for (size_t i = 0; i < r.header_count; ++i) {
+    if (http::equalsIgnoreCase(r.headers[i].name, "content-type")) {
+      *value = r.headers[i].value;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Returns (true, value, is_object) or (false, status, message).
+int bodyJson(lua_State* L) {
+  RequestInfo* info = checkCtx(L, 1);
+  const http::Request& r = *info->request;
+  std::string_view ct;
+  if (hasContentType(r, &ct)) {
+    std::string media = mediaType(ct);
+    bool json = media == "application/json" ||
+                (media.size() >= 5 && media.compare(media.size() - 5, 5, "+json") == 0);
+    if (!json) {
+      lua_pushboolean(L, 0);
+      lua_pushinteger(L, 415);
+      std::string msg = "Unsupported Media Type (415): expected application/json, got " + media;
+      lua_pushlstring(L, msg.data(), msg.size());
+      return 3;
+    }
+  }
+  std::string detail;
+  lua_pushboolean(L, 1);
+  if (!json::decode(L, r.body, &detail)) {
+    lua_pop(L, 1);
+    lua_pushboolean(L, 0);
+    lua_pushinteger(L, 400);
+    std::string msg = "Invalid JSON in request body: " + detail;
+    lua_pushlstring(L, msg.data(), msg.size());
+    return 3;
+  }
+  size_t i = 0;
+  while (i < r.body.size() && (r.body[i] == ' ' || r.body[i] == '\t' || r.body[i] == '\n' ||
+                               r.body[i] == '\r')) {
+    ++i;
+  }
+  lua_pushboolean(L, i < r.body.size() && r.body[i] == '{');
+  return 3;
+}
+
+// ctx.__index: methods first (one rawget, no allocation), then fields.
+int ctxIndex(lua_State* L) {
+  RequestInfo* info = checkCtx(L, 1);
+  lua_pushvalue(L, 2);
+  lua_rawget(L, lua_upvalueindex(1));
+  if (!lua_isnil(L, -1)) return 1;
+  size_t len;
+  const char* k = lua_tolstring(L, 2, &len);
+  if (!k) return 0;
+  std::string_view key(k, len);
+  if (key == "method") {
+    std::string_view m = info->method == router::Method::kHead
+                             ? std::string_view("HEAD")
+                             : info->request->method;
+    lua_pushlstring(L, m.data(), m.size());
+  } else if (key == "path") {
+    lua_pushlstring(L, info->request->path.data(), info->request->path.size());
+  } else if (key == "client_ip" || key == "ip") {
+    lua_pushstring(L, info->client_ip ? info->client_ip : "");
+  } else if (key == "proto" || key == "client_proto") {
+    lua_pushliteral(L, "http");
+  } else {
+    lua_pushnil(L);
+  }
+  return 1;
+}
+
+}  // namespace
+
+std::string_view requestId(RequestInfo& info) {
+  if (info.request_id_len == 0) {
+    std::string_view given = info.request->header("x-request-id");
+    bool valid = !given.empty() && given.size() <= 256;
+    for (char c : given) {
+      if (c < 0x21 || c > 0x7e) valid = false;
+    }
+    if (valid) {
+      std::memcpy(info.request_id, given.data(), given.size());
+      info.request_id_len = given.size();
+    } else {
+      core::generateRequestId(info.worker_id, info.request_id);
+      info.request_id_len = core::kRequestIdLength;
+    }
+  }
+  return {info.request_id, info.request_id_len};
+}
+
+void addCtxNatives(lua_State* L, int natives) {
+  // headers() tables share one metatable for case-insensitive lookups.
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, headersIndex);
+  lua_setfield(L, -2, "__index");
+  lua_pushcclosure(L, ctxHeaders, 1);
+  lua_setfield(L, natives, "ctx_headers");
+  const luaL_Reg fns[] = {
+      {"ctx_query", ctxQuery},       {"ctx_params", ctxParams},     {"ctx_request_id", ctxRequestId},
+      {"ctx_check", ctxCheck},       {"ctx_has_body", ctxHasBody},  {"body_text", bodyText},
+      {"body_bytes", bodyBytes},     {"body_json", bodyJson},       {nullptr, nullptr},
+  };
+  for (const luaL_Reg* f = fns; f->name; ++f) {
+    lua_pushcfunction(L, f->func);
+    lua_setfield(L, natives, f->name);
+  }
+}
+
+int createCtxMetatable(lua_State* L, int methods_index) {
+  lua_createtable(L, 0, 2);
+  lua_pushvalue(L, methods_index);
+  lua_pushcclosure(L, ctxIndex, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushliteral(L, "rover.ctx");
+  lua_setfield(L, -2, "__metatable");
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+}  // namespace rover::lua

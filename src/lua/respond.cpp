@@ -1,0 +1,206 @@
+// Turning a handler's return value or raised error into response bytes
+// (lua-api.md §7, §8), written straight into the connection's send buffer.
+#include <fmt/format.h>
+
+#include <lua.hpp>
+
+#include "core/log.h"
+#include "json/encode.h"
+#include "lua/ctx.h"
+#include "lua/vm.h"
+
+namespace rover::lua {
+namespace {
+
+bool isServerOnlyHeader(std::string_view name) {
+  static constexpr std::string_view kServerOnly[] = {
+      "content-length", "transfer-encoding", "connection", "keep-alive",
+      "upgrade",        "trailer",           "te",         "date"};
+  for (std::string_view s : kServerOnly) {
+    if (http::equalsIgnoreCase(name, s)) return true;
+  }
+  return false;
+}
+
+std::string_view toView(lua_State* L, int idx) {
+  size_t len;
+  const char* s = lua_tolstring(L, idx, &len);
+  return s ? std::string_view(s, len) : std::string_view{};
+}
+
+bool metatableIs(lua_State* L, int idx, int ref) {
+  if (!lua_getmetatable(L, idx)) return false;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  bool same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same;
+}
+
+// App headers of a response object (slot 5): array of { name, value }.
+// Returns true when the app set its own Content-Type.
+bool writeAppHeaders(lua_State* L, int list, core::Buffer& out) {
+  bool has_ct = false;
+  for (int i = 1, n = static_cast<int>(lua_objlen(L, list)); i <= n; ++i) {
+    lua_rawgeti(L, list, i);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    std::string_view name = toView(L, -2);
+    if (!isServerOnlyHeader(name)) {
+      if (http::equalsIgnoreCase(name, "content-type")) has_ct = true;
+      if (lua_type(L, -1) == LUA_TTABLE) {
+        for (int j = 1, m = static_cast<int>(lua_objlen(L, -1)); j <= m; ++j) {
+          lua_rawgeti(L, -1, j);
+          http::writeHeader(out, name, toView(L, -1));
+          lua_pop(L, 1);
+        }
+      } else {
+        http::writeHeader(out, name, toView(L, -1));
+      }
+    }
+    lua_pop(L, 3);
+  }
+  return has_ct;
+}
+
+}  // namespace
+
+void Vm::writeJsonError(int status, std::string_view message, const ResponseOptions& opts,
+                        core::Buffer& out) {
+  scratch_.clear();
+  scratch_.append("{\"error\":");
+  json::encodeString(message, scratch_);
+  scratch_.push_back('}');
+  http::writeSimpleResponse(out, status, http::kJson, scratch_.view(), opts.head_request,
+                            opts.connection);
+}
+
+void Vm::write500(std::string_view message, RequestInfo& info, const ResponseOptions& opts,
+                  core::Buffer& out) {
+  if (core::logEnabled(core::LogLevel::kError)) {
+    std::string_view id = requestId(info);
+    core::logLine(core::LogLevel::kError,
+                  fmt::format("[{}] {} {} - {}", id, info.request->method, info.request->path,
+                              message));
+  }
+  writeJsonError(500, expose_errors_ ? message : "Internal Server Error", opts, out);
+}
+
+void Vm::writeResult(int idx, RequestInfo& info, const ResponseOptions& opts, core::Buffer& out,
+                     int* status) {
+  lua_State* L = L_;
+  std::string reason;
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+    case LUA_TNONE:
+      *status = 204;
+      http::writeSimpleResponse(out, 204, {}, {}, true, opts.connection);
+      return;
+    case LUA_TSTRING:
+    case LUA_TNUMBER:
+      *status = 200;
+      http::writeSimpleResponse(out, 200, http::kTextPlain, toView(L, idx), opts.head_request,
+                                opts.connection);
+      return;
+    case LUA_TBOOLEAN:
+      *status = 200;
+      http::writeSimpleResponse(out, 200, http::kTextPlain,
+                                lua_toboolean(L, idx) ? "true" : "false", opts.head_request,
+                                opts.connection);
+      return;
+    case LUA_TTABLE:
+      break;
+    default:
+      *status = 500;
+      write500(fmt::format("Unsupported return type: {}", lua_typename(L, lua_type(L, idx))), info,
+               opts, out);
+      return;
+  }
+  if (metatableIs(L, idx, resp_mt_ref_)) {
+    lua_rawgeti(L, idx, 1);
+    int code = static_cast<int>(lua_tonumber(L, -1));
+    lua_rawgeti(L, idx, 2);  // content type or false
+    lua_rawgeti(L, idx, 3);  // kind
+    lua_rawgeti(L, idx, 4);  // payload
+    lua_rawgeti(L, idx, 5);  // headers
+    int top = lua_gettop(L);
+    std::string_view kind = lua_type(L, top - 2) == LUA_TSTRING ? toView(L, top - 2) : "";
+    std::string_view body;
+    if (kind == "j") {
+      scratch_.clear();
+      if (!json::encode(L, top - 1, scratch_, &reason)) {
+        lua_settop(L, top - 5);
+        *status = 500;
+        write500("Failed to serialize response: " + reason, info, opts, out);
+        return;
+      }
+      body = scratch_.view();
+    } else if (kind == "s") {
+      body = toView(L, top - 1);
+    }
+    *status = code;
+    http::writeStatusLine(out, code);
+    bool app_ct = lua_type(L, top) == LUA_TTABLE && writeAppHeaders(L, top, out);
+    if (!app_ct && lua_type(L, top - 3) == LUA_TSTRING && !http::statusHasNoBody(code)) {
+      http::writeHeader(out, "Content-Type", toView(L, top - 3));
+    }
+    http::finishHead(out, code, body.size(), opts.connection);
+    if (!opts.head_request && !http::statusHasNoBody(code)) out.append(body);
+    lua_settop(L, top - 5);
+    return;
+  }
+  if (metatableIs(L, idx, renderer_mt_ref_)) {
+    *status = 500;
+    write500("api.html: template missing", info, opts, out);
+    return;
+  }
+  scratch_.clear();
+  if (!json::encode(L, idx, scratch_, &reason)) {
+    *status = 500;
+    write500("Failed to serialize response: " + reason, info, opts, out);
+    return;
+  }
+  *status = 200;
+  http::writeSimpleResponse(out, 200, http::kJson, scratch_.view(), opts.head_request,
+                            opts.connection);
+}
+
+void Vm::writeErrorValue(int idx, RequestInfo& info, const ResponseOptions& opts,
+                         core::Buffer& out, int* status) {
+  lua_State* L = L_;
+  int top = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, error_response_ref_);
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, expose_errors_);
+  if (lua_pcall(L, 2, 3, 0) != 0) {
+    lua_settop(L, top);
+    *status = 500;
+    write500("unknown error", info, opts, out);
+    return;
+  }
+  int code = static_cast<int>(lua_tonumber(L, top + 1));
+  *status = code;
+  if (code == 500) {
+    std::string_view message = toView(L, top + 3);
+    if (core::logEnabled(core::LogLevel::kError)) {
+      core::logLine(core::LogLevel::kError, fmt::format("[{}] {} {} - {}", requestId(info),
+                                                        info.request->method,
+                                                        info.request->path, message));
+    }
+    if (core::logEnabled(core::LogLevel::kDebug)) {
+      lua_getfield(L, LUA_REGISTRYINDEX, "rover.traceback");
+      if (lua_type(L, -1) == LUA_TSTRING) core::logLine(core::LogLevel::kDebug, toView(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  scratch_.clear();
+  std::string reason;
+  if (!json::encode(L, top + 2, scratch_, &reason)) {
+    scratch_.clear();
+    scratch_.append("{\"error\":\"Internal Server Error\"}");
+  }
+  http::writeSimpleResponse(out, code, http::kJson, scratch_.view(), opts.head_request,
+                            opts.connection);
+  lua_settop(L, top);
+}
+
+}  // namespace rover::lua
