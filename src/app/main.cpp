@@ -150,6 +150,7 @@ int runServer(const CliOptions& cli) {
     }
   }
 
+  for (auto& w : workers) w->vm().callHook("on_start");
   std::vector<int> fds;
   int port = 0;
   if (int rc = bindAll(cfg, addr, count, &fds, &port)) return rc;

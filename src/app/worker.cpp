@@ -73,6 +73,7 @@ void Worker::run() {
   reactor_.add(wake_fd_, EPOLLIN, &kWakeTag);
   epoll_event events[kMaxEvents];
   now_ms_ = nowMs();
+  vm_->callHook("on_ready");
   uint64_t next_tick = now_ms_ + kTickMs;
   for (;;) {
     int n = reactor_.wait(events, kMaxEvents, kTickMs);
@@ -104,6 +105,7 @@ void Worker::run() {
 void Worker::beginDrain() {
   if (draining_) return;
   draining_ = true;
+  vm_->callHook("on_shutdown");
   drain_deadline_ms_ = now_ms_ + static_cast<uint64_t>(settings_.drain_timeout_ms);
   if (listen_fd_ >= 0) {
     reactor_.remove(listen_fd_);
@@ -257,7 +259,7 @@ const char* Worker::peerText(Connection* c) {
 }
 
 void Worker::dispatch(Connection* c, const http::Request& req) {
-  uint64_t t0 = core::logEnabled(core::LogLevel::kInfo) ? core::monotonicNs() : 0;
+  uint64_t t0 = core::logEnabled(core::LogLevel::kWarn) ? core::monotonicNs() : 0;
   bool close_after = !req.keep_alive || draining_;
   http::ConnectionHeader conn = close_after            ? http::ConnectionHeader::kClose
                                 : req.version_minor == 0 ? http::ConnectionHeader::kKeepAlive

@@ -59,6 +59,7 @@ ParseStatus RequestParser::execute(const char* buf, size_t size) {
   base_ = buf;
   if (state_ == State::kError) return ParseStatus::kError;
   if (state_ == State::kDone) return ParseStatus::kMessageComplete;
+  if (state_ == State::kChunked) return feedChunked(buf, size);
   if (state_ == State::kIdle) {
     ParseStatus st = startMessage(buf, size);
     if (state_ == State::kIdle || st == ParseStatus::kError) return st;
@@ -121,25 +122,70 @@ ParseStatus RequestParser::feed(const char* buf, size_t size) {
     pos_ = static_cast<size_t>(llhttp_get_error_pos(&llhttp_) - buf);
     llhttp_resume(&llhttp_);
     if (state_ == State::kDone) return ParseStatus::kMessageComplete;
-    continue_reported_ = true;
+    if (expect_continue_ && !continue_reported_) {
+      continue_reported_ = true;
+      return ParseStatus::kContinue;
+    }
+    if (state_ == State::kChunked) return feedChunked(buf, size);
     return ParseStatus::kContinue;
   }
   state_ = State::kError;
   if (error_status_ == 0) {
-    if (err == HPE_INVALID_VERSION) {
-      std::string_view v = view(buf, version_);
-      bool shaped = v.size() == 3 && v[0] >= '0' && v[0] <= '9' && v[1] == '.' && v[2] >= '0' &&
-                    v[2] <= '9';
-      error_status_ = shaped ? 505 : 400;
-    } else {
-      error_status_ = 400;
-    }
+    bool in_request_line = header_count_ == 0 && !field_open_;
+    error_status_ = in_request_line ? classifyLineError(buf, size) : 400;
   }
   return ParseStatus::kError;
 }
 
+ParseStatus RequestParser::feedChunked(const char* buf, size_t size) {
+  body_copied_ = true;
+  while (pos_ < size) {
+    size_t used = 0;
+    ChunkedDecoder::Result r = chunk_.feed(buf + pos_, size - pos_, &used, &body_store_);
+    pos_ += used;
+    body_size_ = static_cast<int64_t>(body_store_.size());
+    if (body_limit_ > 0 && body_size_ > body_limit_) {
+      state_ = State::kError;
+      error_body_size_ = body_size_;
+      fail(413);
+      return ParseStatus::kError;
+    }
+    if (r == ChunkedDecoder::Result::kDone) {
+      state_ = State::kDone;
+      return ParseStatus::kMessageComplete;
+    }
+    if (r == ChunkedDecoder::Result::kError) {
+      state_ = State::kError;
+      fail(chunk_.trailerTooLarge() ? 431 : 400);
+      return ParseStatus::kError;
+    }
+  }
+  return ParseStatus::kNeedMore;
+}
+
+// An llhttp error inside the request line: 505 when the line is well formed
+// but names another HTTP/<digit>.<digit> version, else 400.
+int RequestParser::classifyLineError(const char* buf, size_t size) const {
+  std::string_view rest(buf + msg_start_, size - msg_start_);
+  size_t end = rest.find('\r');
+  if (end == std::string_view::npos) return 400;
+  std::string_view line = rest.substr(0, end);
+  size_t sp1 = line.find(' ');
+  size_t sp2 = line.rfind(' ');
+  if (sp1 == std::string_view::npos || sp2 == sp1 || line.find(' ', sp1 + 1) != sp2) return 400;
+  std::string_view v = line.substr(sp2 + 1);
+  bool shaped = v.size() == 8 && v.substr(0, 5) == "HTTP/" && v[5] >= '0' && v[5] <= '9' &&
+                v[6] == '.' && v[7] >= '0' && v[7] <= '9';
+  if (!shaped) return 400;
+  return (v[5] == '1' && (v[7] == '0' || v[7] == '1')) ? 400 : 505;
+}
+
 // Checks of lua-api.md §11.1 that llhttp 8.1 does not make, plus the body limit.
 int RequestParser::checkHead() {
+  // Request line: single spaces around the target, then "HTTP/d.d" and CRLF.
+  if (url_.len == 0 || url_.off != method_.off + method_.len + 1) return 400;
+  const char* after = base_ + url_.off + url_.len;
+  if (std::memcmp(after, " HTTP/", 6) != 0 || after[7] != '.' || after[9] != '\r') return 400;
   uint8_t major = llhttp_.http_major, minor = llhttp_.http_minor;
   if (major != 1 || minor > 1) return 505;
   size_t hosts = 0, te_fields = 0;
@@ -163,8 +209,8 @@ int RequestParser::checkHead() {
       return lower.find("chunked") != std::string::npos ? 400 : 501;
     }
   }
-  bool chunked = te_fields == 1;
-  bool body_follows = chunked || (has_cl && llhttp_.content_length > 0);
+  chunked_ = te_fields == 1;
+  bool body_follows = chunked_ || (has_cl && llhttp_.content_length > 0);
   if (has_cl && body_limit_ > 0 && llhttp_.content_length > static_cast<uint64_t>(body_limit_)) {
     error_body_size_ = static_cast<int64_t>(llhttp_.content_length);
     return 413;
@@ -257,7 +303,7 @@ void RequestParser::nextMessage() {
   body_size_ = 0;
   expect_continue_ = false;
   continue_reported_ = false;
-  chunk_ext_bytes_ = 0;
+  chunked_ = false;
 }
 
 // --- llhttp callbacks -------------------------------------------------------
@@ -348,6 +394,10 @@ int RequestParser::onHeadersComplete(llhttp_t* p) {
   if (int status = s->checkHead()) return s->fail(status);
   s->state_ = State::kBody;
   s->head_bytes_ = 0;
+  if (s->chunked_) {  // decoded by ChunkedDecoder once llhttp pauses at message end
+    s->chunk_.reset();
+    return 1;
+  }
   return s->expect_continue_ ? HPE_PAUSED : 0;
 }
 
@@ -372,22 +422,11 @@ int RequestParser::onBody(llhttp_t* p, const char* at, size_t len) {
   return 0;
 }
 
-int RequestParser::onChunkExtension(llhttp_t* p, const char*, size_t len) {
-  RequestParser* s = self(p);
-  s->chunk_ext_bytes_ += len;
-  return s->chunk_ext_bytes_ > core::kMaxChunkLineBytes ? s->fail(400) : 0;
-}
-
 int RequestParser::onMessageComplete(llhttp_t* p) {
   RequestParser* s = self(p);
-  s->state_ = State::kDone;
+  s->state_ = s->chunked_ ? State::kChunked : State::kDone;
   s->request_.keep_alive = llhttp_should_keep_alive(p) != 0;
   return HPE_PAUSED;
-}
-
-int RequestParser::onChunkHeader(llhttp_t* p) {
-  self(p)->chunk_ext_bytes_ = 0;
-  return 0;
 }
 
 const llhttp_settings_t* RequestParser::settings() {
@@ -402,9 +441,6 @@ const llhttp_settings_t* RequestParser::settings() {
     st.on_headers_complete = &onHeadersComplete;
     st.on_body = &onBody;
     st.on_message_complete = &onMessageComplete;
-    st.on_chunk_extension_name = &onChunkExtension;
-    st.on_chunk_extension_value = &onChunkExtension;
-    st.on_chunk_header = &onChunkHeader;
     return st;
   }();
   return &s;

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "http/chunked.h"
 #include "http/request.h"
 
 namespace rover::http {
@@ -61,7 +62,7 @@ class RequestParser {
   struct HeaderSpan {
     Span name, value;
   };
-  enum class State : uint8_t { kIdle, kHead, kBody, kDone, kError };
+  enum class State : uint8_t { kIdle, kHead, kBody, kChunked, kDone, kError };
 
   static int onUrl(llhttp_t* p, const char* at, size_t len);
   static int onVersion(llhttp_t* p, const char* at, size_t len);
@@ -71,12 +72,12 @@ class RequestParser {
   static int onHeadersComplete(llhttp_t* p);
   static int onBody(llhttp_t* p, const char* at, size_t len);
   static int onMessageComplete(llhttp_t* p);
-  static int onChunkExtension(llhttp_t* p, const char* at, size_t len);
-  static int onChunkHeader(llhttp_t* p);
   static const llhttp_settings_t* settings();
 
   ParseStatus startMessage(const char* buf, size_t size);
   ParseStatus feed(const char* buf, size_t size);
+  ParseStatus feedChunked(const char* buf, size_t size);
+  int classifyLineError(const char* buf, size_t size) const;
   int checkHead();
   int fail(int status);
   void extend(Span& s, const char* at, size_t len);
@@ -100,8 +101,9 @@ class RequestParser {
   int error_status_ = 0;
   int64_t error_body_size_ = 0;
   bool expect_continue_ = false;
+  bool chunked_ = false;
+  ChunkedDecoder chunk_;
   bool continue_reported_ = false;
-  size_t chunk_ext_bytes_ = 0;
   Request request_;
 };
 

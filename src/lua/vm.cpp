@@ -282,6 +282,20 @@ bool Vm::buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std
   return true;
 }
 
+void Vm::callHook(const char* name) {
+  lua_State* L = L_;
+  if (root_ref_ < 0) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, msgh_ref_);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, root_ref_);
+  lua_pushstring(L, name);
+  lua_rawget(L, -2);
+  if (lua_isfunction(L, -1) && lua_pcall(L, 0, 0, -3) != 0) {
+    const char* msg = lua_tostring(L, -1);
+    core::logLine(core::LogLevel::kError, fmt::format("{} hook failed: {}", name, msg ? msg : "error"));
+  }
+  lua_settop(L, 0);
+}
+
 int Vm::handle(RequestInfo& info, const ResponseOptions& opts, core::Buffer& out) {
   lua_State* L = L_;
   int base = lua_gettop(L);

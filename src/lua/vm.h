@@ -77,6 +77,9 @@ class Vm {
   // Walks the route tree into `router`; handler ids index this VM's handlers.
   bool buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std::string* error);
   void setExposeErrors(bool expose) { expose_errors_ = expose; }
+  // Calls api.<name>() if the app defines it (on_start, on_ready,
+  // on_shutdown); errors are logged at ERROR and otherwise ignored.
+  void callHook(const char* name);
 
   // Calls the handler of a matched request and appends the whole response to
   // `out`. Returns the status sent.

@@ -1,0 +1,54 @@
+"""Every example app loads: it starts with --port 0 and answers the first
+plain-GET curl command of its header comment with a 2xx response."""
+
+import re
+import unittest
+
+from harness import EXAMPLES_DIR, RoverServer
+
+CURL_RE = re.compile(r"^--\s+(?:Try:\s+)?curl (?:-i )?'?http://localhost:4242(/[^'\s]*)'?\s*(#.*)?$")
+
+
+def first_get(path):
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.startswith("--"):
+                break
+            m = CURL_RE.match(line.strip())
+            if m:
+                return m.group(1)
+    return None
+
+
+class ExamplesTest(unittest.TestCase):
+    EXPECTED = {"hello.lua", "routing.lua", "context.lua", "responses.lua", "json.lua",
+                "guard.lua", "templates.lua", "errors.lua", "workers.lua"}
+
+    def test_expected_examples_exist(self):
+        names = {p.name for p in EXAMPLES_DIR.glob("*.lua")}
+        self.assertLessEqual(self.EXPECTED, names)
+
+    def test_hello_uses_default_port(self):
+        text = (EXAMPLES_DIR / "hello.lua").read_text(encoding="utf-8")
+        self.assertIn("rover.server {}", text)
+        self.assertNotRegex(text, r"port\s*=")
+
+    def test_every_example_answers(self):
+        for path in sorted(EXAMPLES_DIR.glob("*.lua")):
+            rel = path.relative_to(EXAMPLES_DIR.parent)
+            with self.subTest(example=str(rel)):
+                target = first_get(path)
+                self.assertIsNotNone(target, "no 'curl http://localhost:4242/...' GET "
+                                             "line in the header comment")
+                server = RoverServer(str(rel))
+                try:
+                    server.start()
+                    r = server.get(target)
+                    self.assertTrue(200 <= r.status < 300, (target, r))
+                    self.assertEqual(server.stderr.text(), "")
+                finally:
+                    server.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
