@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs Rover's build and test dependencies from Debian 12 (as root, or via sudo).
+set -euo pipefail
+PACKAGES=(
+  build-essential cmake pkg-config
+  libluajit2-5.1-dev   # OpenResty's LuaJIT, the one nginx's Lua module uses
+  node-llhttp          # llhttp C sources, compiled in strict mode by our CMake
+  libsimdjson-dev libfmt-dev
+  libgtest-dev libbenchmark-dev
+  python3 curl
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
