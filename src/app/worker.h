@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "app/connection.h"
+#include "app/processor.h"
 #include "lua/vm.h"
 #include "net/reactor.h"
 #include "router/router.h"
@@ -38,15 +39,11 @@ class Worker {
   void onAccept();
   void onEvent(Connection* c, uint32_t events);
   void onReadable(Connection* c);
-  void processInput(Connection* c);
-  void dispatch(Connection* c, const http::Request& req);
-  void reject(Connection* c, int status);
   void flush(Connection* c);
   void updateInterest(Connection* c);
   void close(Connection* c);
   void sweep();
   void beginDrain();
-  const char* peerText(Connection* c);
 
   int id_;
   std::unique_ptr<lua::Vm> vm_;
@@ -55,6 +52,7 @@ class Worker {
   WorkerSettings settings_;
   net::Reactor reactor_;
   router::Router router_;
+  Processor processor_;  // after router_ and vm_: it refers to both
   std::vector<Connection*> conns_;
   std::vector<Connection*> free_;
   std::vector<Connection*> pending_free_;  // closed during this event batch
