@@ -8,6 +8,7 @@
 
 #include "core/buffer.h"
 #include "http/parser.h"
+#include "net/timers.h"
 
 namespace rover::app {
 
@@ -17,19 +18,18 @@ enum class ConnState : uint8_t {
   kLingering,  // after a transport rejection: half-closed, discarding input
 };
 
-enum class TimerKind : uint8_t { kIdle, kHead, kBody, kLinger };
+// Timeouts of lua-api.md §11.2, one timer list each (net/timers.h).
+enum TimerKind : int { kTimerIdle, kTimerHead, kTimerBody, kTimerOutput, kTimerLinger, kTimerKinds };
 
-struct Connection {
+struct Connection : net::TimerNode {
   int fd = -1;
   ConnState state = ConnState::kOpen;
   bool want_write = false;  // EPOLLOUT armed
   bool reading = true;      // EPOLLIN armed
   bool peer_eof = false;
   bool linger = false;      // half-close and drain input after the last response
-  TimerKind timer = TimerKind::kIdle;
-  uint64_t output_progress_ms = 0;
+  size_t body_period_bytes = 0;  // body bytes in the current body-timeout period
   uint32_t index = 0;       // slot in the worker's connection list
-  uint64_t deadline_ms = 0; // timeout of the current state (0: none)
   sockaddr_storage peer{};
   char peer_text[48] = {0};  // filled on first use
   core::Buffer in;

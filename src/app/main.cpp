@@ -128,6 +128,13 @@ int runServer(const CliOptions& cli) {
 
   WorkerSettings settings;
   settings.body_size_limit = cfg.body_size_limit;
+  auto ms = [](double secs) { return static_cast<uint64_t>(secs * 1000.0); };
+  settings.drain_timeout_ms = static_cast<int>(ms(cfg.drain_timeout_secs));
+  settings.head_timeout_ms = ms(cfg.head_timeout);
+  settings.idle_timeout_ms = ms(cfg.idle_timeout);
+  settings.body_timeout_ms = ms(cfg.body_timeout);
+  settings.output_timeout_ms = ms(cfg.output_timeout);
+  settings.linger_ms = ms(cfg.linger);
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<lua::RouteInfo> routes1;
   workers.push_back(std::make_unique<Worker>(1, std::move(vm1), settings));

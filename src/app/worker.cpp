@@ -39,6 +39,11 @@ Worker::Worker(int id, std::unique_ptr<lua::Vm> vm, const WorkerSettings& settin
       listen_fd_(-1),
       settings_(settings),
       processor_(*vm_, router_, ProcessorSettings{settings.body_size_limit, id}) {
+  timers_.setLength(kTimerIdle, settings.idle_timeout_ms);
+  timers_.setLength(kTimerHead, settings.head_timeout_ms);
+  timers_.setLength(kTimerBody, settings.body_timeout_ms);
+  timers_.setLength(kTimerOutput, settings.output_timeout_ms);
+  timers_.setLength(kTimerLinger, settings.linger_ms);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
@@ -106,7 +111,8 @@ void Worker::beginDrain() {
   }
   for (size_t i = conns_.size(); i-- > 0;) {
     Connection* c = conns_[i];
-    if (!messageStarted(c) && pending(c) == 0) close(c);
+    bool head_incomplete = c->state == ConnState::kOpen && c->parser.inHead();
+    if (pending(c) == 0 && (!messageStarted(c) || head_incomplete)) close(c);
   }
 }
 
@@ -136,9 +142,7 @@ void Worker::onAccept() {
     c->fd = fd;
     c->peer = peer;
     processor_.open(c);
-    c->output_progress_ms = now_ms_;
-    c->timer = TimerKind::kIdle;
-    c->deadline_ms = now_ms_ + core::kIdleTimeoutMs;
+    timers_.arm(c, kTimerIdle, now_ms_);
     c->index = static_cast<uint32_t>(conns_.size());
     conns_.push_back(c);
     reactor_.add(fd, EPOLLIN, c);
@@ -177,33 +181,19 @@ void Worker::onReadable(Connection* c) {
     return;
   }
   c->in.commit(static_cast<size_t>(n));
-  bool was_idle = c->timer == TimerKind::kIdle;
+  if (c->timer_kind == kTimerBody) c->body_period_bytes += static_cast<size_t>(n);
   processor_.process(c);
-  if (c->fd < 0) return;
-  if (c->state == ConnState::kOpen) {
-    if (!messageStarted(c)) {
-      c->timer = TimerKind::kIdle;
-      c->deadline_ms = now_ms_ + core::kIdleTimeoutMs;
-    } else if (c->parser.inHead()) {
-      if (was_idle || c->timer != TimerKind::kHead) {
-        c->timer = TimerKind::kHead;
-        c->deadline_ms = now_ms_ + core::kHeadTimeoutMs;
-      }
-    } else {
-      c->timer = TimerKind::kBody;
-      c->deadline_ms = now_ms_ + core::kBodyTimeoutMs;
-    }
-  }
   flush(c);
 }
 
 void Worker::flush(Connection* c) {
+  bool progressed = false;
   for (;;) {
     while (pending(c) > 0) {
       ssize_t n = ::send(c->fd, c->out.data() + c->out_sent, pending(c), MSG_NOSIGNAL);
       if (n > 0) {
         c->out_sent += static_cast<size_t>(n);
-        c->output_progress_ms = now_ms_;
+        progressed = true;
         continue;
       }
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
@@ -218,8 +208,7 @@ void Worker::flush(Connection* c) {
       if (c->linger && !c->peer_eof) {
         ::shutdown(c->fd, SHUT_WR);
         c->state = ConnState::kLingering;
-        c->timer = TimerKind::kLinger;
-        c->deadline_ms = now_ms_ + core::kLingerMs;
+        timers_.arm(c, kTimerLinger, now_ms_);
         break;
       }
       close(c);
@@ -233,6 +222,25 @@ void Worker::flush(Connection* c) {
     break;
   }
   updateInterest(c);
+  rearm(c, progressed);
+}
+
+// Picks the timeout that applies to the connection's state (lua-api.md §11.2).
+void Worker::rearm(Connection* c, bool output_progressed) {
+  if (c->state == ConnState::kLingering) return;  // armed once when entered
+  if (pending(c) > 0) {
+    if (output_progressed || c->timer_kind != kTimerOutput) timers_.arm(c, kTimerOutput, now_ms_);
+    return;
+  }
+  if (c->state != ConnState::kOpen) return;
+  if (!messageStarted(c)) {
+    timers_.arm(c, kTimerIdle, now_ms_);
+  } else if (c->parser.inHead()) {
+    if (c->timer_kind != kTimerHead) timers_.arm(c, kTimerHead, now_ms_);
+  } else if (c->timer_kind != kTimerBody || c->body_period_bytes >= 1024) {
+    c->body_period_bytes = 0;  // a new period starts
+    timers_.arm(c, kTimerBody, now_ms_);
+  }
 }
 
 void Worker::updateInterest(Connection* c) {
@@ -248,6 +256,7 @@ void Worker::updateInterest(Connection* c) {
 
 void Worker::close(Connection* c) {
   if (c->fd < 0) return;
+  timers_.disarm(c);
   ::close(c->fd);
   c->fd = -1;
   Connection* last = conns_.back();
@@ -257,33 +266,20 @@ void Worker::close(Connection* c) {
   pending_free_.push_back(c);
 }
 
-// Timeouts of lua-api.md §11.2, checked a few times a second.
+// Expired timeouts (lua-api.md §11.2) and a paused listener, a few times a second.
 void Worker::sweep() {
   if (listener_paused_ && listen_fd_ >= 0) {
     listener_paused_ = false;
     reactor_.add(listen_fd_, EPOLLIN, &kListenTag);
   }
-  for (size_t i = conns_.size(); i-- > 0;) {
-    Connection* c = conns_[i];
-    if (pending(c) > 0) {
-      if (now_ms_ - c->output_progress_ms >= static_cast<uint64_t>(core::kOutputStallTimeoutMs)) {
-        close(c);
-      }
-      continue;
-    }
-    if (c->deadline_ms == 0 || now_ms_ < c->deadline_ms) continue;
-    switch (c->timer) {
-      case TimerKind::kHead:
-      case TimerKind::kBody:
-        if (c->state == ConnState::kOpen) {
-          processor_.reject(c, 408);
-          flush(c);
-        } else {
-          close(c);
-        }
-        break;
-      default:
-        close(c);
+  int kind;
+  while (net::TimerNode* n = timers_.popExpired(now_ms_, &kind)) {
+    auto* c = static_cast<Connection*>(n);
+    if ((kind == kTimerHead || kind == kTimerBody) && c->state == ConnState::kOpen) {
+      processor_.reject(c, 408);
+      flush(c);
+    } else {
+      close(c);
     }
   }
 }

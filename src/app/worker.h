@@ -10,14 +10,21 @@
 #include "app/connection.h"
 #include "app/processor.h"
 #include "lua/vm.h"
+#include "core/limits.h"
 #include "net/reactor.h"
+#include "net/timers.h"
 #include "router/router.h"
 
 namespace rover::app {
 
 struct WorkerSettings {
-  int64_t body_size_limit = 1024 * 1024;
+  int64_t body_size_limit = core::kDefaultBodySizeLimit;
   int drain_timeout_ms = 30'000;
+  uint64_t head_timeout_ms = core::kHeadTimeoutMs;
+  uint64_t idle_timeout_ms = core::kIdleTimeoutMs;
+  uint64_t body_timeout_ms = core::kBodyTimeoutMs;
+  uint64_t output_timeout_ms = core::kOutputStallTimeoutMs;
+  uint64_t linger_ms = core::kLingerMs;
 };
 
 class Worker {
@@ -43,6 +50,7 @@ class Worker {
   void updateInterest(Connection* c);
   void close(Connection* c);
   void sweep();
+  void rearm(Connection* c, bool output_progressed);
   void beginDrain();
 
   int id_;
@@ -53,6 +61,7 @@ class Worker {
   net::Reactor reactor_;
   router::Router router_;
   Processor processor_;  // after router_ and vm_: it refers to both
+  net::TimerLists<kTimerKinds> timers_;
   std::vector<Connection*> conns_;
   std::vector<Connection*> free_;
   std::vector<Connection*> pending_free_;  // closed during this event batch

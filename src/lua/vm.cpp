@@ -237,6 +237,20 @@ bool Vm::readConfig(const ConfigOverrides& ov, ServerConfig* out, std::string* e
   out->expose_errors = lua_toboolean(L, -1);
   lua_getfield(L, t, "body_size_limit");
   out->body_size_limit = static_cast<int64_t>(lua_tonumber(L, -1));
+  lua_getfield(L, t, "drain_timeout_secs");
+  out->drain_timeout_secs = lua_tonumber(L, -1);
+  lua_getfield(L, t, "timeouts");
+  const std::pair<const char*, double*> timeouts[] = {{"head", &out->head_timeout},
+                                                      {"idle", &out->idle_timeout},
+                                                      {"body", &out->body_timeout},
+                                                      {"output", &out->output_timeout},
+                                                      {"linger", &out->linger}};
+  for (auto& [key, field] : timeouts) {
+    lua_getfield(L, -1, key);
+    *field = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
   lua_getfield(L, t, "unknown");
   for (int i = 1, n = static_cast<int>(lua_objlen(L, -1)); i <= n; ++i) {
     lua_rawgeti(L, -1, i);

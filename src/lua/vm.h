@@ -34,6 +34,9 @@ struct ServerConfig {
   int workers = 0;  // 0: not set (use CPUs available)
   bool expose_errors = true;
   int64_t body_size_limit = 1024 * 1024;
+  double drain_timeout_secs = 30;
+  // Transport timeouts in seconds (lua-api.md §11.2).
+  double head_timeout = 10, idle_timeout = 30, body_timeout = 10, output_timeout = 30, linger = 2;
   std::vector<std::string> unknown_keys;
 };
 

@@ -234,7 +234,7 @@ local CONFIG_TYPES = {
   trusted_proxies = "table", readiness = "table", idempotency = "table", docs = "boolean",
   management_prefix = "string", management_token = "string",
   allow_unauthenticated_management = "boolean", drain_timeout_secs = "number", tls = "table",
-  http2 = "boolean", permissions = "table",
+  http2 = "boolean", permissions = "table", timeouts = "table",
   -- several types allowed: checked below
   cors_origin = true, compress = true, rate_limit = true, load_shed = true,
 }
@@ -295,6 +295,18 @@ function M.validate_config(root, overrides)
   local limit = merged.body_size_limit
   if limit ~= nil and limit ~= floor(limit) then error("body_size_limit must be an integer", 0) end
   out.body_size_limit = limit or 1048576
+  local drain = merged.drain_timeout_secs
+  if drain ~= nil and not (drain > 0) then error("drain_timeout_secs must be a number > 0", 0) end
+  out.drain_timeout_secs = drain or 30
+  -- Rover extension: transport timeouts in seconds (lua-api.md §11.2 defaults).
+  out.timeouts = { head = 10, idle = 30, body = 10, output = 30, linger = 2 }
+  for k, v in pairs(merged.timeouts or {}) do
+    if out.timeouts[k] == nil then error("Unknown timeouts key '" .. tostring(k) .. "'", 0) end
+    if type(v) ~= "number" or not (v > 0) or v == huge then
+      error("timeouts." .. k .. " must be a number > 0", 0)
+    end
+    out.timeouts[k] = v
+  end
   return out
 end
 
