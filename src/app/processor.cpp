@@ -54,7 +54,8 @@ void Processor::process(Connection* c) {
       reject(c, c->parser.errorStatus());
       break;
     }
-    dispatch(c, c->parser.request(c->in.data()));
+    c->parser.request(c->in.data(), &request_);
+    dispatch(c, request_);
     c->parser.nextMessage();
   }
   size_t done = c->parser.messageStart();
@@ -62,7 +63,6 @@ void Processor::process(Connection* c) {
     c->in.consume(done);
     c->parser.rebase(done);
   }
-  if (c->in.empty()) c->in.shrink_if_empty(core::kKeepBufferBytes);
 }
 
 void Processor::reject(Connection* c, int status) const {

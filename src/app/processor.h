@@ -39,6 +39,7 @@ class Processor {
   const router::Router& router_;
   ProcessorSettings settings_;
   bool draining_ = false;
+  http::Request request_;  // the request being answered (views into its connection)
 };
 
 }  // namespace rover::app

@@ -21,6 +21,7 @@ namespace {
 char kListenTag, kWakeTag;
 constexpr int kMaxEvents = 256;
 constexpr int kTickMs = 250;
+constexpr size_t kMaxSpareBuffers = 256;
 
 uint64_t nowMs() { return core::monotonicNs() / 1'000'000; }
 
@@ -164,6 +165,7 @@ void Worker::onReadable(Connection* c) {
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) close(c);
     return;
   }
+  lend(c->in);
   char* p = c->in.prepare(core::kReadChunkBytes);
   ssize_t n = ::recv(c->fd, p, c->in.tailroom(), 0);
   if (n < 0) {
@@ -182,7 +184,9 @@ void Worker::onReadable(Connection* c) {
   }
   c->in.commit(static_cast<size_t>(n));
   if (c->timer_kind == kTimerBody) c->body_period_bytes += static_cast<size_t>(n);
+  lend(c->out);
   processor_.process(c);
+  if (c->in.empty()) reclaim(c->in);
   flush(c);
 }
 
@@ -203,7 +207,7 @@ void Worker::flush(Connection* c) {
     if (pending(c) > 0) break;
     c->out.clear();
     c->out_sent = 0;
-    c->out.shrink_if_empty(core::kKeepBufferBytes);
+    reclaim(c->out);
     if (c->state == ConnState::kClosing) {
       if (c->linger && !c->peer_eof) {
         ::shutdown(c->fd, SHUT_WR);
@@ -223,6 +227,25 @@ void Worker::flush(Connection* c) {
   }
   updateInterest(c);
   rearm(c, progressed);
+}
+
+// Idle connections hold no buffers: they borrow from a per-worker pool while
+// they have bytes to parse or to send.
+void Worker::lend(core::Buffer& b) {
+  if (b.capacity() == 0 && !spare_.empty()) {
+    b = std::move(spare_.back());
+    spare_.pop_back();
+  }
+}
+
+void Worker::reclaim(core::Buffer& b) {
+  if (b.capacity() == 0) return;
+  if (b.capacity() <= core::kKeepBufferBytes && spare_.size() < kMaxSpareBuffers) {
+    b.clear();
+    spare_.push_back(std::move(b));
+  } else {
+    b = core::Buffer();
+  }
 }
 
 // Picks the timeout that applies to the connection's state (lua-api.md §11.2).
@@ -259,6 +282,11 @@ void Worker::close(Connection* c) {
   timers_.disarm(c);
   ::close(c->fd);
   c->fd = -1;
+  c->in.clear();
+  c->out.clear();
+  c->out_sent = 0;
+  reclaim(c->in);
+  reclaim(c->out);
   Connection* last = conns_.back();
   conns_[c->index] = last;
   last->index = c->index;

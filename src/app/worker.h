@@ -51,6 +51,8 @@ class Worker {
   void close(Connection* c);
   void sweep();
   void rearm(Connection* c, bool output_progressed);
+  void lend(core::Buffer& b);
+  void reclaim(core::Buffer& b);
   void beginDrain();
 
   int id_;
@@ -63,6 +65,7 @@ class Worker {
   Processor processor_;  // after router_ and vm_: it refers to both
   net::TimerLists<kTimerKinds> timers_;
   std::vector<Connection*> conns_;
+  std::vector<core::Buffer> spare_;
   std::vector<Connection*> free_;
   std::vector<Connection*> pending_free_;  // closed during this event batch
   bool listener_paused_ = false;

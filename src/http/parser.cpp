@@ -241,8 +241,8 @@ void RequestParser::rebase(size_t shift) {
   if (!body_copied_) move(body_);
 }
 
-const Request& RequestParser::request(const char* buf) {
-  Request& r = request_;
+void RequestParser::request(const char* buf, Request* out) const {
+  Request& r = *out;
   r.method = view(buf, method_);
   r.target = view(buf, url_);
   std::string_view t = r.target;
@@ -280,7 +280,7 @@ headers:
   }
   r.body = body_copied_ ? std::string_view(body_store_) : view(buf, body_);
   r.has_body = !r.body.empty();
-  return r;
+  r.keep_alive = keep_alive_;
 }
 
 void RequestParser::reset() {
@@ -425,7 +425,7 @@ int RequestParser::onBody(llhttp_t* p, const char* at, size_t len) {
 int RequestParser::onMessageComplete(llhttp_t* p) {
   RequestParser* s = self(p);
   s->state_ = s->chunked_ ? State::kChunked : State::kDone;
-  s->request_.keep_alive = llhttp_should_keep_alive(p) != 0;
+  s->keep_alive_ = llhttp_should_keep_alive(p) != 0;
   return HPE_PAUSED;
 }
 

@@ -39,8 +39,9 @@ class RequestParser {
   // Parses from the first unparsed byte up to buf + size.
   ParseStatus execute(const char* buf, size_t size);
 
-  // Valid after kMessageComplete, until the buffer changes.
-  const Request& request(const char* buf);
+  // After kMessageComplete: fills *out with views into buf (and into this
+  // parser for chunked bodies), valid until the buffer changes or nextMessage().
+  void request(const char* buf, Request* out) const;
   // After kMessageComplete: prepares the next message.
   void nextMessage();
 
@@ -104,7 +105,7 @@ class RequestParser {
   bool chunked_ = false;
   ChunkedDecoder chunk_;
   bool continue_reported_ = false;
-  Request request_;
+  bool keep_alive_ = true;
 };
 
 }  // namespace rover::http
