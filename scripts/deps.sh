@@ -4,7 +4,6 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   libluajit2-5.1-dev   # OpenResty's LuaJIT, the one nginx's Lua module uses
-  node-llhttp          # llhttp C sources, compiled in strict mode by our CMake
   libsimdjson-dev libfmt-dev
   libgtest-dev libbenchmark-dev
   python3 curl

@@ -273,7 +273,7 @@ void Worker::updateInterest(Connection* c) {
   if (want_write == c->want_write && reading == c->reading) return;
   c->want_write = want_write;
   c->reading = reading;
-  uint32_t ev = (reading ? EPOLLIN : 0) | (want_write ? EPOLLOUT : 0);
+  uint32_t ev = (reading ? uint32_t{EPOLLIN} : 0u) | (want_write ? uint32_t{EPOLLOUT} : 0u);
   reactor_.modify(c->fd, ev, c);
 }
 

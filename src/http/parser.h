@@ -1,13 +1,18 @@
-// Incremental HTTP/1.x request parser: llhttp (strict mode) plus the checks
-// llhttp does not make (lua-api.md §11.1). Bytes in, request views out; no fd.
+// Incremental, strict HTTP/1.x request parser (RFC 9112 as lua-api.md §11.1
+// words it). Bytes in, request views out; no fd, no allocation per header.
+//
+// Written here instead of wrapping llhttp 8.1 (Debian's node-llhttp): llhttp
+// rejects valid input the spec requires (several chunk extensions, identical
+// repeated Content-Length), accepts what it forbids (obs-fold, bare LF, double
+// spaces in the request line, HTTP/0.9 lines), knows only its own method list,
+// and the wrapper cost 1,940 more instructions per GET /echo than this parser
+// (callgrind, 11,172 -> 9,232 per request).
 //
 // The connection owns one contiguous receive buffer and passes its start and
-// size on every call; the parser remembers positions as offsets into it, so
-// the buffer may grow (realloc) between calls. The connection may drop bytes
-// before messageStart() and must then call rebase() with the count.
+// size on every call; positions are offsets from the current message's start,
+// so the buffer may grow (realloc) between calls, and bytes before
+// messageStart() may be dropped (then call rebase() with the count).
 #pragma once
-#include <llhttp.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -27,7 +32,7 @@ enum class ParseStatus {
 
 class RequestParser {
  public:
-  RequestParser();
+  RequestParser() = default;
   RequestParser(const RequestParser&) = delete;
   RequestParser& operator=(const RequestParser&) = delete;
 
@@ -52,60 +57,52 @@ class RequestParser {
   size_t messageStart() const { return msg_start_; }
   size_t parsedUpTo() const { return pos_; }
   // True while the current message's head is incomplete (for head limits/timeouts).
-  bool inHead() const { return state_ == State::kHead || state_ == State::kIdle; }
-  bool inMessage() const { return state_ != State::kIdle; }
+  bool inHead() const { return state_ == State::kHead; }
+  // Some byte of the current message has arrived (empty lines excepted).
+  bool inMessage() const { return state_ != State::kHead || scan_ > 0; }
   void rebase(size_t shift);
 
  private:
   struct Span {
-    uint32_t off = 0, len = 0;
+    uint32_t off = 0, len = 0;  // relative to msg_start_
   };
   struct HeaderSpan {
     Span name, value;
   };
-  enum class State : uint8_t { kIdle, kHead, kBody, kChunked, kDone, kError };
+  enum class State : uint8_t { kHead, kBody, kChunked, kDone, kError };
 
-  static int onUrl(llhttp_t* p, const char* at, size_t len);
-  static int onVersion(llhttp_t* p, const char* at, size_t len);
-  static int onHeaderField(llhttp_t* p, const char* at, size_t len);
-  static int onHeaderValue(llhttp_t* p, const char* at, size_t len);
-  static int onHeaderValueComplete(llhttp_t* p);
-  static int onHeadersComplete(llhttp_t* p);
-  static int onBody(llhttp_t* p, const char* at, size_t len);
-  static int onMessageComplete(llhttp_t* p);
-  static const llhttp_settings_t* settings();
+  ParseStatus parseHead(const char* buf, size_t size);
+  int parseRequestLine(const char* base, size_t line_end);
+  int parseHeaderLine(const char* base, size_t start, size_t end);
+  int checkFraming(const char* base);
+  ParseStatus readBody(const char* buf, size_t size);
+  ParseStatus readChunked(const char* buf, size_t size);
+  ParseStatus fail(int status);
+  std::string_view view(const char* buf, Span s) const {
+    return {buf + msg_start_ + s.off, s.len};
+  }
 
-  ParseStatus startMessage(const char* buf, size_t size);
-  ParseStatus feed(const char* buf, size_t size);
-  ParseStatus feedChunked(const char* buf, size_t size);
-  int classifyLineError(const char* buf, size_t size) const;
-  int checkHead();
-  int fail(int status);
-  void extend(Span& s, const char* at, size_t len);
-  std::string_view view(const char* buf, Span s) const { return {buf + s.off, s.len}; }
-
-  llhttp_t llhttp_;
-  const char* base_ = nullptr;  // buffer start during execute()
-  State state_ = State::kIdle;
-  size_t pos_ = 0;        // next byte to feed
+  State state_ = State::kHead;
+  size_t pos_ = 0;        // next byte not yet consumed
   size_t msg_start_ = 0;  // first byte of the current message
-  Span method_, url_, version_;
+  size_t scan_ = 0;       // head: bytes from msg_start_ already searched for line ends
+  size_t line_start_ = 0; // head: start of the line being searched (from msg_start_)
+  size_t headers_start_ = 0;
+  Span method_, target_;
+  uint8_t minor_ = 1;
   HeaderSpan headers_[core::kMaxHeaderCount];
   size_t header_count_ = 0;
-  bool field_open_ = false;  // a header entry has begun and not completed
-  size_t head_bytes_ = 0;
   Span body_;
+  uint64_t body_remaining_ = 0;
   bool body_copied_ = false;  // chunked: body lives in body_store_
   std::string body_store_;
-  int64_t body_size_ = 0;
   int64_t body_limit_ = core::kDefaultBodySizeLimit;
   int error_status_ = 0;
   int64_t error_body_size_ = 0;
   bool expect_continue_ = false;
   bool chunked_ = false;
-  ChunkedDecoder chunk_;
-  bool continue_reported_ = false;
   bool keep_alive_ = true;
+  ChunkedDecoder chunk_;
 };
 
 }  // namespace rover::http

@@ -108,9 +108,6 @@ class ParsingTest(TransportTestCase):
         body = bytes(range(256)) * 4  # exactly the 1024-byte limit
         self.assertEcho(self.request("PUT", "/echo", body=body), body, "PUT")
 
-    # Known gap (issue #3): llhttp 8.1 rejects any repeated Content-Length, even
-    # identical ones; remove this marker when the parser accepts them.
-    @unittest.expectedFailure
     def test_identical_content_lengths_accepted(self):
         for headers in ([("Content-Length", "5"), ("Content-Length", "5")],
                         [("Content-Length", "5, 5")]):
