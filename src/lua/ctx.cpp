@@ -14,10 +14,14 @@ namespace {
 
 constexpr char kDead[] = "request context is no longer valid";
 
+thread_local CurrentRequest t_current;
+
 RequestInfo* checkCtx(lua_State* L, int idx) {
-  auto* ud = static_cast<CtxData*>(lua_touserdata(L, idx));
-  if (!ud || !ud->info) luaL_error(L, kDead);
-  return ud->info;
+  auto seq = reinterpret_cast<uintptr_t>(lua_touserdata(L, idx));
+  if (seq == 0 || seq != t_current.seq || lua_type(L, idx) != LUA_TLIGHTUSERDATA) {
+    luaL_error(L, kDead);
+  }
+  return t_current.info;
 }
 
 void pushLower(lua_State* L, std::string_view s) {
@@ -119,6 +123,29 @@ int ctxRequestId(lua_State* L) {
 int ctxCheck(lua_State* L) {
   checkCtx(L, 1);
   return 0;
+}
+
+// ctx:set(key, value) / ctx:get(key): one table per request, made on first set.
+int ctxSet(lua_State* L) {
+  checkCtx(L, 1);
+  lua_settop(L, 3);
+  if (t_current.store_ref == LUA_NOREF) {
+    lua_newtable(L);
+    t_current.store_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, t_current.store_ref);
+  lua_insert(L, 2);
+  lua_settable(L, 2);
+  return 0;
+}
+
+int ctxGet(lua_State* L) {
+  checkCtx(L, 1);
+  if (t_current.store_ref == LUA_NOREF) return 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, t_current.store_ref);
+  lua_pushvalue(L, 2);
+  lua_gettable(L, -2);
+  return 1;
 }
 
 int ctxHasBody(lua_State* L) {
@@ -259,6 +286,7 @@ void addCtxNatives(lua_State* L, int natives) {
   const luaL_Reg fns[] = {
       {"ctx_query", ctxQuery},       {"ctx_params", ctxParams},     {"ctx_request_id", ctxRequestId},
       {"ctx_check", ctxCheck},       {"ctx_has_body", ctxHasBody},  {"body_text", bodyText},
+      {"ctx_set", ctxSet},           {"ctx_get", ctxGet},
       {"body_bytes", bodyBytes},     {"body_json", bodyJson},       {nullptr, nullptr},
   };
   for (const luaL_Reg* f = fns; f->name; ++f) {
@@ -267,14 +295,35 @@ void addCtxNatives(lua_State* L, int natives) {
   }
 }
 
-int createCtxMetatable(lua_State* L, int methods_index) {
+void installCtxMetatable(lua_State* L, int methods_index) {
+  lua_pushlightuserdata(L, nullptr);
   lua_createtable(L, 0, 2);
   lua_pushvalue(L, methods_index);
   lua_pushcclosure(L, ctxIndex, 1);
   lua_setfield(L, -2, "__index");
   lua_pushliteral(L, "rover.ctx");
   lua_setfield(L, -2, "__metatable");
-  return luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_setmetatable(L, -2);
+  lua_pop(L, 1);
+}
+
+CurrentRequest& currentRequest() { return t_current; }
+
+void beginRequest(lua_State* L, RequestInfo* info) {
+  static thread_local uint64_t next_seq = 0;
+  // Light userdata values must stay within 47 bits; 2^47 requests is beyond reach.
+  t_current.seq = ++next_seq;
+  t_current.info = info;
+  lua_pushlightuserdata(L, reinterpret_cast<void*>(static_cast<uintptr_t>(t_current.seq)));
+}
+
+void endRequest(lua_State* L) {
+  t_current.seq = 0;
+  t_current.info = nullptr;
+  if (t_current.store_ref != LUA_NOREF) {
+    luaL_unref(L, LUA_REGISTRYINDEX, t_current.store_ref);
+    t_current.store_ref = LUA_NOREF;
+  }
 }
 
 }  // namespace rover::lua

@@ -1,9 +1,11 @@
-// The request context userdata (lua-api.md §6; ARCHITECTURE.md §2.5): one
-// small userdata per request whose metatable is created once per VM. Fields
-// are produced on access; tables are built only when asked for. The worker
-// marks it dead when the response is produced, so a kept ctx raises
+// The request context (lua-api.md §6; ARCHITECTURE.md §2.5). `ctx` is a light
+// userdata holding the request's sequence number: nothing is allocated per
+// request. Its metatable (the one shared by light userdata, set once per VM)
+// resolves fields on access; tables are built only when asked for. A ctx
+// kept past its request carries an old number and raises
 // "request context is no longer valid" instead of reading freed memory.
 #pragma once
+#include <cstdint>
 #include <string_view>
 
 #include "lua/vm.h"
@@ -12,15 +14,22 @@ struct lua_State;
 
 namespace rover::lua {
 
-struct CtxData {
-  RequestInfo* info;  // nullptr once the request has been answered
+// The request being handled on this thread (one VM per worker thread).
+struct CurrentRequest {
+  uint64_t seq = 0;  // 0: none; ctx values carry the seq they were made for
+  RequestInfo* info = nullptr;
+  int store_ref = -2;  // ctx:set/get table (LUA_NOREF = -2 until the first set)
 };
+CurrentRequest& currentRequest();
+// Pushes a fresh ctx for `info`; endRequest() invalidates it.
+void beginRequest(lua_State* L, RequestInfo* info);
+void endRequest(lua_State* L);
 
 // Adds the ctx_* and body_* natives to the table at `natives_index`.
 void addCtxNatives(lua_State* L, int natives_index);
-// Creates the ctx metatable; `methods_index` is the Lua methods table.
-// Leaves nothing on the stack; returns a registry ref.
-int createCtxMetatable(lua_State* L, int methods_index);
+// Installs the ctx metatable (as the light userdata metatable);
+// `methods_index` is the Lua methods table.
+void installCtxMetatable(lua_State* L, int methods_index);
 // The request id: X-Request-ID when valid, else generated (cached in info).
 std::string_view requestId(RequestInfo& info);
 

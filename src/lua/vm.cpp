@@ -141,7 +141,7 @@ Vm::Vm(int worker_id, int worker_count) : worker_id_(worker_id) {
   lua_setglobal(L, "rover");
 
   lua_getfield(L, module, "ctx_methods");
-  ctx_mt_ref_ = createCtxMetatable(L, lua_gettop(L));
+  installCtxMetatable(L, lua_gettop(L));
   lua_pop(L, 1);
   lua_getfield(L, module, "RESP");
   resp_mt_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -314,19 +314,16 @@ int Vm::handle(RequestInfo& info, const ResponseOptions& opts, core::Buffer& out
   lua_State* L = L_;
   int base = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, msgh_ref_);
-  auto* ud = static_cast<CtxData*>(lua_newuserdata(L, sizeof(CtxData)));
-  ud->info = &info;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, ctx_mt_ref_);
-  lua_setmetatable(L, -2);
   lua_rawgeti(L, LUA_REGISTRYINDEX, handlerRef(info.match->handler));
-  lua_pushvalue(L, base + 2);
+  beginRequest(L, &info);
   int rc = lua_pcall(L, 1, 1, base + 1);
-  ud->info = nullptr;  // ctx kept by the app is dead from here on
+  endRequest(L);  // a ctx kept by the app is dead from here on
+  const int result = base + 2;  // above the message handler
   int status = 500;
   if (rc == 0) {
-    writeResult(base + 3, info, opts, out, &status);
+    writeResult(result, info, opts, out, &status);
   } else {
-    writeErrorValue(base + 3, info, opts, out, &status);
+    writeErrorValue(result, info, opts, out, &status);
   }
   lua_settop(L, base);
   return status;

@@ -105,7 +105,6 @@ class Vm {
   int worker_id_;
   int root_ref_ = -2;
   int module_ref_ = -2;  // server.lua's M
-  int ctx_mt_ref_ = -2;
   int resp_mt_ref_ = -2;
   int renderer_mt_ref_ = -2;
   int error_response_ref_ = -2;

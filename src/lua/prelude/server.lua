@@ -451,8 +451,6 @@ function BODY:expect(schema)
   return out
 end
 
-local STORES = setmetatable({}, { __mode = "k" })
-
 M.ctx_methods = {
   headers = native.ctx_headers,
   query = native.ctx_query,
@@ -464,20 +462,8 @@ M.ctx_methods = {
     end
     return setmetatable({ ctx }, BODY)
   end,
-  set = function(ctx, k, v)
-    native.ctx_check(ctx)
-    local s = STORES[ctx]
-    if not s then
-      s = {}
-      STORES[ctx] = s
-    end
-    s[k] = v
-  end,
-  get = function(ctx, k)
-    native.ctx_check(ctx)
-    local s = STORES[ctx]
-    return s and s[k]
-  end,
+  set = native.ctx_set,
+  get = native.ctx_get,
 }
 
 return M
