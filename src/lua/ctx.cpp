@@ -229,24 +229,34 @@ int bodyJson(lua_State* L) {
   return 3;
 }
 
-// ctx.__index: methods first (one rawget, no allocation), then fields.
+
+void pushMethod(lua_State* L, const RequestInfo* info) {
+  std::string_view m = info->method == router::Method::kHead ? std::string_view("HEAD")
+                                                               : info->request->method;
+  lua_pushlstring(L, m.data(), m.size());
+}
+
+// ctx.__index: the two hot fields first, recognised by address (Lua strings
+// are interned, so upvalues 2 and 3 are the only "method" and "path"), then
+// methods (one rawget, no allocation), then the other fields.
 int ctxIndex(lua_State* L) {
   RequestInfo* info = checkCtx(L, 1);
+  size_t len;
+  const char* k = lua_tolstring(L, 2, &len);
+  if (k == lua_tostring(L, lua_upvalueindex(2))) {
+    pushMethod(L, info);
+    return 1;
+  }
+  if (k == lua_tostring(L, lua_upvalueindex(3))) {
+    lua_pushlstring(L, info->request->path.data(), info->request->path.size());
+    return 1;
+  }
   lua_pushvalue(L, 2);
   lua_rawget(L, lua_upvalueindex(1));
   if (!lua_isnil(L, -1)) return 1;
-  size_t len;
-  const char* k = lua_tolstring(L, 2, &len);
   if (!k) return 0;
   std::string_view key(k, len);
-  if (key == "method") {
-    std::string_view m = info->method == router::Method::kHead
-                             ? std::string_view("HEAD")
-                             : info->request->method;
-    lua_pushlstring(L, m.data(), m.size());
-  } else if (key == "path") {
-    lua_pushlstring(L, info->request->path.data(), info->request->path.size());
-  } else if (key == "client_ip" || key == "ip") {
+  if (key == "client_ip" || key == "ip") {
     lua_pushstring(L, info->client_ip ? info->client_ip : "");
   } else if (key == "proto" || key == "client_proto") {
     lua_pushliteral(L, "http");
@@ -299,7 +309,9 @@ void installCtxMetatable(lua_State* L, int methods_index) {
   lua_pushlightuserdata(L, nullptr);
   lua_createtable(L, 0, 2);
   lua_pushvalue(L, methods_index);
-  lua_pushcclosure(L, ctxIndex, 1);
+  lua_pushliteral(L, "method");
+  lua_pushliteral(L, "path");
+  lua_pushcclosure(L, ctxIndex, 3);
   lua_setfield(L, -2, "__index");
   lua_pushliteral(L, "rover.ctx");
   lua_setfield(L, -2, "__metatable");

@@ -111,16 +111,20 @@ end
 -- A leading argument that is a root node or the builder itself is skipped,
 -- so api.json{...}, api:json{...}, api.json:status(...) and
 -- api.json.status(...) all work.
+-- Builders take at most two arguments, so the wrappers use fixed arity
+-- (varargs keep the interpreter on its slow path).
 local function make_builder(call, sub)
   local b = {}
-  local function strip(first, ...)
-    if first == b or is_root(first) then return ... end
-    return first, ...
-  end
   for name, fn in pairs(sub or {}) do
-    b[name] = function(...) return fn(strip(...)) end
+    b[name] = function(x, y, z)
+      if x == b or ROOTS[x] then return fn(y, z) end
+      return fn(x, y)
+    end
   end
-  return setmetatable(b, { __call = function(_, ...) return call(strip(...)) end })
+  return setmetatable(b, { __call = function(_, x, y, z)
+    if x == b or ROOTS[x] then return call(y, z) end
+    return call(x, y)
+  end })
 end
 
 local function json_response(status, v)
