@@ -128,7 +128,9 @@ void Processor::dispatch(Connection* c, const http::Request& req) {
     lua::ResponseOptions opts;
     opts.head_request = head;
     opts.connection = conn;
+    opts.stopping = stop_flag_;
     status = vm_.handle(info, opts, c->out);
+    if (stop_flag_ && stop_flag_->load(std::memory_order_relaxed)) c->state = ConnState::kClosing;
   } else if (match.allowed == 0) {
     status = 404;
     http::writeSimpleResponse(c->out, 404, http::kTextPlain, "Route not found", head, conn);

@@ -3,6 +3,7 @@
 // (lua-api.md §5, §11). The worker does the I/O around it; fuzzers and
 // benchmarks drive it with bytes alone.
 #pragma once
+#include <atomic>
 #include <cstdint>
 
 #include "app/connection.h"
@@ -30,6 +31,8 @@ class Processor {
   void reject(Connection* c, int status) const;
   // While draining, every response carries Connection: close.
   void setDraining(bool draining) { draining_ = draining; }
+  // The worker's stop request, seen by handlers already running when it comes.
+  void setStopFlag(const std::atomic<bool>* flag) { stop_flag_ = flag; }
 
  private:
   void dispatch(Connection* c, const http::Request& req);
@@ -39,6 +42,7 @@ class Processor {
   const router::Router& router_;
   ProcessorSettings settings_;
   bool draining_ = false;
+  const std::atomic<bool>* stop_flag_ = nullptr;
   http::Request request_;  // the request being answered (views into its connection)
 };
 

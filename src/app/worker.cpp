@@ -40,6 +40,7 @@ Worker::Worker(int id, std::unique_ptr<lua::Vm> vm, const WorkerSettings& settin
       listen_fd_(-1),
       settings_(settings),
       processor_(*vm_, router_, ProcessorSettings{settings.body_size_limit, id}) {
+  processor_.setStopFlag(&stop_requested_);
   timers_.setLength(kTimerIdle, settings.idle_timeout_ms);
   timers_.setLength(kTimerHead, settings.head_timeout_ms);
   timers_.setLength(kTimerBody, settings.body_timeout_ms);

@@ -310,14 +310,18 @@ void Vm::callHook(const char* name) {
   lua_settop(L, 0);
 }
 
-int Vm::handle(RequestInfo& info, const ResponseOptions& opts, core::Buffer& out) {
+int Vm::handle(RequestInfo& info, const ResponseOptions& given, core::Buffer& out) {
   lua_State* L = L_;
+  ResponseOptions opts = given;
   int base = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, msgh_ref_);
   lua_rawgeti(L, LUA_REGISTRYINDEX, handlerRef(info.match->handler));
   beginRequest(L, &info);
   int rc = lua_pcall(L, 1, 1, base + 1);
   endRequest(L);  // a ctx kept by the app is dead from here on
+  if (opts.stopping && opts.stopping->load(std::memory_order_relaxed)) {
+    opts.connection = http::ConnectionHeader::kClose;
+  }
   const int result = base + 2;  // above the message handler
   int status = 500;
   if (rc == 0) {

@@ -2,6 +2,7 @@
 // the app file, its configuration and routes, and the single call path that
 // turns a routed request into response bytes. Owned and used by one thread.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -61,6 +62,9 @@ struct RequestInfo {
 struct ResponseOptions {
   bool head_request = false;
   http::ConnectionHeader connection = http::ConnectionHeader::kNone;
+  // Set by another thread when a drain starts; checked once the handler has
+  // run, so a request in flight at that moment answers `Connection: close`.
+  const std::atomic<bool>* stopping = nullptr;
 };
 
 // Runs a snippet of Lua (startup only); returns false on error.
