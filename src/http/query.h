@@ -20,7 +20,7 @@ void decodeQueryComponent(std::string_view raw, std::string* out);
 // (value "" when the pair has no '='). Callers apply "last wins".
 template <typename Visit>
 void forEachQueryPair(std::string_view query, Visit&& visit) {
-  std::string name, value;
+  thread_local std::string name, value;  // reused: no allocation per call
   size_t pos = 0;
   while (pos <= query.size()) {
     size_t amp = query.find('&', pos);

@@ -100,7 +100,7 @@ int ctxParams(lua_State* L) {
   RequestInfo* info = checkCtx(L, 1);
   const router::Match& m = *info->match;
   lua_createtable(L, 0, static_cast<int>(m.param_count));
-  std::string decoded;
+  thread_local std::string decoded;  // reused: no allocation per call
   for (size_t i = 0; i < m.param_count; ++i) {
     lua_pushlstring(L, m.params[i].name.data(), m.params[i].name.size());
     if (http::decodePathParam(m.params[i].raw, &decoded)) {
@@ -172,15 +172,18 @@ int bodyBytes(lua_State* L) {
   return 1;
 }
 
-// Media type of Content-Type: before ';', trimmed, lower-cased.
-std::string mediaType(std::string_view ct) {
+// Media type of Content-Type: before ';', trimmed (compared case-insensitively).
+std::string_view mediaType(std::string_view ct) {
   size_t semi = ct.find(';');
   if (semi != std::string_view::npos) ct = ct.substr(0, semi);
   while (!ct.empty() && (ct.front() == ' ' || ct.front() == '\t')) ct.remove_prefix(1);
   while (!ct.empty() && (ct.back() == ' ' || ct.back() == '\t')) ct.remove_suffix(1);
-  std::string out(ct);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
-  return out;
+  return ct;
+}
+
+bool isJsonMediaType(std::string_view media) {
+  return http::equalsIgnoreCase(media, "application/json") ||
+         (media.size() >= 5 && http::equalsIgnoreCase(media.substr(media.size() - 5), "+json"));
 }
 
 bool hasContentType(const http::Request& r, std::string_view* value) {
@@ -199,18 +202,17 @@ int bodyJson(lua_State* L) {
   const http::Request& r = *info->request;
   std::string_view ct;
   if (hasContentType(r, &ct)) {
-    std::string media = mediaType(ct);
-    bool json = media == "application/json" ||
-                (media.size() >= 5 && media.compare(media.size() - 5, 5, "+json") == 0);
-    if (!json) {
+    std::string_view media = mediaType(ct);
+    if (!isJsonMediaType(media)) {
       lua_pushboolean(L, 0);
       lua_pushinteger(L, 415);
-      std::string msg = "Unsupported Media Type (415): expected application/json, got " + media;
+      std::string msg = "Unsupported Media Type (415): expected application/json, got ";
+      for (char c : media) msg.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c));
       lua_pushlstring(L, msg.data(), msg.size());
       return 3;
     }
   }
-  std::string detail;
+  std::string detail;  // stays empty (no allocation) unless decoding fails
   lua_pushboolean(L, 1);
   if (!json::decode(L, r.body, &detail)) {
     lua_pop(L, 1);
