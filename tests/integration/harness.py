@@ -165,7 +165,7 @@ class RoverServer:
     """A running ``rover`` process serving one app."""
 
     def __init__(self, app=None, args=(), cwd=None, env=None, port_arg=True,
-                 timeout=START_TIMEOUT, ready_line=None, argv=None):
+                 timeout=START_TIMEOUT, ready_line=None, argv=None, preexec_fn=None):
         """``ready_line``: for apps that log no banner (log_level warn and
         above), a regex for a line the app prints once it is accepting; the
         server is then started on a port chosen here instead of port 0."""
@@ -177,6 +177,7 @@ class RoverServer:
         self.timeout = timeout
         self.ready_line = ready_line
         self.argv = argv  # full argument list (replaces app, --port 0 and args)
+        self.preexec_fn = preexec_fn  # run in the child before exec (e.g. setrlimit)
         self.proc = None
         self.host = None
         self.port = None
@@ -197,7 +198,8 @@ class RoverServer:
         self.proc = subprocess.Popen(cmd, cwd=self.cwd, env=env,
                                      stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE,
+                                     preexec_fn=self.preexec_fn)
         self.stdout = OutputCollector(self.proc.stdout, "rover-stdout")
         self.stderr = OutputCollector(self.proc.stderr, "rover-stderr")
         found = self.stdout.wait_for(self.ready_line or BANNER_RE, self.timeout)

@@ -703,5 +703,54 @@ class ManyIdleConnectionsTest(unittest.TestCase):
         self.idle_connections(10000)
 
 
+def cpu_ticks(pid):
+    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+class DescriptorExhaustionTest(unittest.TestCase):
+    """§11.2: when descriptors run out the server backs off without a busy
+    loop, and accepts again once descriptors are free."""
+
+    LIMIT = 48
+
+    def setUp(self):
+        limit = self.LIMIT
+        self.server = RoverServer(
+            "tests/apps/hardening_idle.lua", ready_line=r"^READY$",
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)))
+        self.addCleanup(self.server.stop)
+        self.server.start()
+
+    def test_backs_off_and_recovers(self):
+        conns = []
+        self.addCleanup(lambda: [c.close() for c in conns])
+        for i in range(self.LIMIT + 20):  # more than the server can hold
+            c = self.server.connect()
+            c.send(req("GET", "/n/%d" % i))
+            conns.append(c)
+        # Read until no connection gets an answer for a second.
+        served, waiting = [], list(conns)
+        while True:
+            ready, _, _ = select.select([c.sock for c in waiting], [], [], 1.0)
+            if not ready:
+                break
+            for c in [c for c in waiting if c.sock in ready]:
+                self.assertEqual(c.read_response().status, 200)
+                served.append(c)
+                waiting.remove(c)
+        self.assertTrue(served, "nothing was served")
+        self.assertTrue(waiting, "the descriptor limit was never reached")
+        # Exhausted: the accept loop must not spin (a busy loop burns ~100 ticks/s).
+        before = cpu_ticks(self.server.proc.pid)
+        select.select([waiting[0].sock], [], [], 1.0)
+        self.assertLess(cpu_ticks(self.server.proc.pid) - before, 50)
+        for c in served:
+            c.close()
+        for c in waiting:  # descriptors are free again: the rest are answered
+            c.sock.settimeout(10)
+            self.assertEqual(c.read_response().status, 200)
+
+
 if __name__ == "__main__":
     unittest.main()
