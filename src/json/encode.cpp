@@ -49,18 +49,6 @@ inline bool wordNeedsEscape(uint64_t w) {
   return ((control | isQuote | isSlash) & kHigh) != 0;
 }
 
-void appendEscape(unsigned char c, core::Buffer& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  char letter = kEscapeTable.c[c];
-  if (letter != 'u') {
-    const char esc[2] = {'\\', letter};
-    out.append(esc, 2);
-    return;
-  }
-  const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-  out.append(esc, 6);
-}
-
 // Lays out shortest round-trip digits the way JavaScript's Number::toString
 // does (ECMA-262 6.1.6.1.20), so output matches String(x) byte for byte.
 size_t formatLikeJs(double x, char* p) {
@@ -295,32 +283,62 @@ bool encode(lua_State* L, int idx, core::Buffer& out, std::string* reason) {
   return ok;
 }
 
-void encodeString(std::string_view s, core::Buffer& out) {
-  out.reserve(out.size() + s.size() + 2);
-  out.push_back('"');
-  const char* p = s.data();
-  const char* end = p + s.size();
-  const char* run = p;  // start of the bytes not yet copied
+namespace {
+// Escapes [p, end) into w, which has room for 6 bytes per input byte.
+char* escapeInto(const char* p, const char* end, char* w) {
   while (p < end) {
-    const char* stop = end;
     if (end - p >= 8) {
-      uint64_t w;
-      std::memcpy(&w, p, 8);
-      if (!wordNeedsEscape(w)) {
+      uint64_t word;
+      std::memcpy(&word, p, 8);
+      if (!wordNeedsEscape(word)) {
+        std::memcpy(w, p, 8);
+        w += 8;
         p += 8;
         continue;
       }
-      stop = p + 8;
     }
-    for (; p < stop; ++p) {
-      auto c = static_cast<unsigned char>(*p);
-      if (kEscapeTable.c[c] == 0) continue;
-      out.append(run, p - run);
-      appendEscape(c, out);
-      run = p + 1;
+    auto c = static_cast<unsigned char>(*p++);
+    char letter = kEscapeTable.c[c];
+    if (letter == 0) {
+      *w++ = static_cast<char>(c);
+    } else if (letter != 'u') {
+      w[0] = '\\';
+      w[1] = letter;
+      w += 2;
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      std::memcpy(w, "\\u00", 4);
+      w[4] = kHex[c >> 4];
+      w[5] = kHex[c & 15];
+      w += 6;
     }
   }
-  out.append(run, end - run);
+  return w;
+}
+}  // namespace
+
+void encodeString(std::string_view s, core::Buffer& out) {
+  // Room for the worst case (\u00XX per byte) is reserved per slice, so
+  // bytes are written without per-byte checks and long strings do not
+  // reserve six times their size.
+  constexpr size_t kSlice = 4096;
+  if (s.size() <= kSlice) {  // the common case: one reservation, quotes included
+    char* w = out.prepare(s.size() * 6 + 2);
+    *w = '"';
+    char* e = escapeInto(s.data(), s.data() + s.size(), w + 1);
+    *e++ = '"';
+    out.commit(static_cast<size_t>(e - w));
+    return;
+  }
+  out.push_back('"');
+  const char* p = s.data();
+  const char* end = p + s.size();
+  while (p < end) {
+    const char* stop = end - p > static_cast<ptrdiff_t>(kSlice) ? p + kSlice : end;
+    char* w = out.prepare((stop - p) * 6);
+    out.commit(static_cast<size_t>(escapeInto(p, stop, w) - w));
+    p = stop;
+  }
   out.push_back('"');
 }
 
