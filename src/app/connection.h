@@ -36,6 +36,8 @@ struct Connection : net::TimerNode {
   core::Buffer out;
   size_t out_sent = 0;  // bytes of `out` already written
   http::RequestParser parser;
+
+  size_t pending() const { return out.size() - out_sent; }  // queued, not yet sent
 };
 
 }  // namespace rover::app

@@ -9,24 +9,6 @@
 #include "net/address.h"
 
 namespace rover::app {
-namespace {
-
-
-size_t pending(const Connection* c) { return c->out.size() - c->out_sent; }
-
-std::string_view transportBody(int status) {
-  switch (status) {
-    case 408: return "Request Timeout";
-    case 414: return "URI Too Long";
-    case 417: return "Expectation Failed";
-    case 431: return "Request Header Fields Too Large";
-    case 501: return "Not Implemented";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Bad Request";
-  }
-}
-
-}  // namespace
 
 void Processor::open(Connection* c) const {
   c->state = ConnState::kOpen;
@@ -43,7 +25,7 @@ void Processor::open(Connection* c) const {
 }
 
 void Processor::process(Connection* c) {
-  while (c->state == ConnState::kOpen && pending(c) < core::kMaxPendingOutputBytes) {
+  while (c->state == ConnState::kOpen && c->pending() < core::kMaxPendingOutputBytes) {
     http::ParseStatus st = c->parser.execute(c->in.data(), c->in.size());
     if (st == http::ParseStatus::kNeedMore) break;
     if (st == http::ParseStatus::kContinue) {
@@ -73,7 +55,8 @@ void Processor::reject(Connection* c, int status) const {
     http::writeSimpleResponse(c->out, 413, http::kJson, body, false,
                               http::ConnectionHeader::kClose);
   } else {
-    http::writeSimpleResponse(c->out, status, http::kTextPlain, transportBody(status), false,
+    // Bodies of transport rejections are their reason phrases (lua-api.md §11.3).
+    http::writeSimpleResponse(c->out, status, http::kTextPlain, http::reasonPhrase(status), false,
                               http::ConnectionHeader::kClose);
   }
   c->state = ConnState::kClosing;
@@ -96,7 +79,7 @@ void Processor::dispatch(Connection* c, const http::Request& req) {
   lua::RequestInfo info;
   info.request = &req;
   info.worker_id = settings_.worker_id;
-  router::Match match;
+  router::Match& match = match_;  // reused: match() resets what it reports
   info.match = &match;
   auto method = router::parseMethod(req.method);
   bool head = method == router::Method::kHead;

@@ -44,6 +44,7 @@ class Processor {
   bool draining_ = false;
   const std::atomic<bool>* stop_flag_ = nullptr;
   http::Request request_;  // the request being answered (views into its connection)
+  router::Match match_;    // its route
 };
 
 }  // namespace rover::app

@@ -25,8 +25,6 @@ constexpr size_t kMaxSpareBuffers = 256;
 
 uint64_t nowMs() { return core::monotonicNs() / 1'000'000; }
 
-size_t pending(const Connection* c) { return c->out.size() - c->out_sent; }
-
 // The request bytes of the next message have started arriving.
 bool messageStarted(Connection* c) {
   return c->parser.inMessage() || c->in.size() > c->parser.messageStart();
@@ -114,7 +112,7 @@ void Worker::beginDrain() {
   for (size_t i = conns_.size(); i-- > 0;) {
     Connection* c = conns_[i];
     bool head_incomplete = c->state == ConnState::kOpen && c->parser.inHead();
-    if (pending(c) == 0 && (!messageStarted(c) || head_incomplete)) close(c);
+    if (c->pending() == 0 && (!messageStarted(c) || head_incomplete)) close(c);
   }
 }
 
@@ -152,7 +150,7 @@ void Worker::onAccept() {
 }
 
 void Worker::onEvent(Connection* c, uint32_t events) {
-  if ((events & EPOLLOUT) && pending(c) > 0) {
+  if ((events & EPOLLOUT) && c->pending() > 0) {
     flush(c);
     if (c->fd < 0) return;
   }
@@ -175,7 +173,7 @@ void Worker::onReadable(Connection* c) {
   }
   if (n == 0) {  // peer closed its side: finish what is queued, then close
     c->peer_eof = true;
-    if (pending(c) == 0) {
+    if (c->pending() == 0) {
       close(c);
     } else {
       c->state = ConnState::kClosing;
@@ -194,8 +192,8 @@ void Worker::onReadable(Connection* c) {
 void Worker::flush(Connection* c) {
   bool progressed = false;
   for (;;) {
-    while (pending(c) > 0) {
-      ssize_t n = ::send(c->fd, c->out.data() + c->out_sent, pending(c), MSG_NOSIGNAL);
+    while (c->pending() > 0) {
+      ssize_t n = ::send(c->fd, c->out.data() + c->out_sent, c->pending(), MSG_NOSIGNAL);
       if (n > 0) {
         c->out_sent += static_cast<size_t>(n);
         progressed = true;
@@ -205,7 +203,7 @@ void Worker::flush(Connection* c) {
       close(c);
       return;
     }
-    if (pending(c) > 0) break;
+    if (c->pending() > 0) break;
     c->out.clear();
     c->out_sent = 0;
     reclaim(c->out);
@@ -222,7 +220,7 @@ void Worker::flush(Connection* c) {
     // Output drained: serve requests that waited behind the output limit.
     if (c->state == ConnState::kOpen && c->in.size() > c->parser.parsedUpTo()) {
       processor_.process(c);
-      if (pending(c) > 0) continue;
+      if (c->pending() > 0) continue;
     }
     break;
   }
@@ -252,7 +250,7 @@ void Worker::reclaim(core::Buffer& b) {
 // Picks the timeout that applies to the connection's state (lua-api.md §11.2).
 void Worker::rearm(Connection* c, bool output_progressed) {
   if (c->state == ConnState::kLingering) return;  // armed once when entered
-  if (pending(c) > 0) {
+  if (c->pending() > 0) {
     if (output_progressed || c->timer_kind != kTimerOutput) timers_.arm(c, kTimerOutput, now_ms_);
     return;
   }
@@ -268,9 +266,9 @@ void Worker::rearm(Connection* c, bool output_progressed) {
 }
 
 void Worker::updateInterest(Connection* c) {
-  bool want_write = pending(c) > 0;
+  bool want_write = c->pending() > 0;
   bool reading = c->state == ConnState::kLingering ||
-                 (c->state == ConnState::kOpen && pending(c) < core::kMaxPendingOutputBytes);
+                 (c->state == ConnState::kOpen && c->pending() < core::kMaxPendingOutputBytes);
   if (want_write == c->want_write && reading == c->reading) return;
   c->want_write = want_write;
   c->reading = reading;
