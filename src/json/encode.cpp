@@ -103,6 +103,14 @@ size_t formatNumber(double x, char* p) {
     std::memcpy(p, "null", 4);
     return 4;
   }
+  // Below 2^53, in JavaScript's fixed-notation range, the shortest round-trip
+  // digits laid out in fixed notation are exactly String(x): one to_chars
+  // call. (Above 2^53 to_chars may print exact digits where JS pads zeros.)
+  double a = std::fabs(x);
+  if (a >= 1e-6 && a < 0x1p53) {
+    return static_cast<size_t>(
+        std::to_chars(p, p + kMaxNumberChars, x, std::chars_format::fixed).ptr - p);
+  }
   return formatLikeJs(x, p);
 }
 
