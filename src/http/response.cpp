@@ -70,7 +70,9 @@ const StatusLines kStatus;
 }  // namespace
 
 std::string_view reasonPhrase(int status) {
-  return status >= 0 && status < 600 ? kStatus.reason[status] : std::string_view{};
+  // "" (not a default view, whose data() is null) so callers may memcpy it.
+  std::string_view r = status >= 0 && status < 600 ? kStatus.reason[status] : std::string_view{};
+  return r.empty() ? std::string_view("") : r;
 }
 
 void appendDecimal(core::Buffer& out, size_t n) {

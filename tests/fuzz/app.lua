@@ -1,5 +1,7 @@
 -- The app fuzz_http serves: a few routes covering each kind of handler work
 -- (static text, path params, query, JSON body, guard, errors, HEAD/405/OPTIONS).
+-- No response body starts with "HTTP/": that is how fuzz_http tells a HEAD
+-- response (no body) from the next response.
 local api = rover.server { log_level = "nope", workers = 1, body_size_limit = 2048 }
 local g = rover.guard
 
@@ -12,12 +14,12 @@ function api.items.p_id.get(ctx) return { id = ctx:params().id } end
 function api.items.p_id.put(ctx) return api.json:status(201, { id = ctx:params().id }) end
 function api.users.p_user.posts.p_post.delete(ctx)
   local p = ctx:params()
-  return api.text(p.user .. "/" .. p.post)
+  return api.text("deleted " .. p.user .. "/" .. p.post)
 end
 function api.echo.post(ctx)
   return { v = ctx:body():json(), type = ctx:headers()["content-type"] }
 end
-function api.plain.post(ctx) return ctx:body():text() end
+function api.plain.post(ctx) return "plain " .. ctx:body():text() end
 function api.members.post(ctx)
   return ctx:body():expect { email = g:string():required(), age = g:integer() }
 end

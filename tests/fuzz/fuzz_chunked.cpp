@@ -49,9 +49,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Outcome bytewise = decode(body, n, 1);
   for (const Outcome* o : {&split, &bytewise}) {
     if (o->result != whole.result || o->body != whole.body || o->used != whole.used) {
-      std::fprintf(stderr, "fuzz_chunked: split decoding differs (result %d/%d, body %zu/%zu, used %zu/%zu)\n",
-                   int(whole.result), int(o->result), whole.body.size(), o->body.size(), whole.used,
-                   o->used);
+      std::fprintf(stderr,
+                   "fuzz_chunked: in pieces: result %d, %zu body bytes, %zu used; "
+                   "in one piece: %d, %zu, %zu\n",
+                   int(o->result), o->body.size(), o->used, int(whole.result), whole.body.size(),
+                   whole.used);
       std::abort();
     }
   }

@@ -3,9 +3,13 @@
 //
 // Input: two control bytes, then the bytes the client sends. The control bytes
 // choose two split points, so the bytes arrive in up to three reads and
-// process() runs after each one, as the worker does.
+// process() runs after each one, as the worker does. Invariants: every output
+// is a sequence of well-framed responses; a connection that stops reading
+// said `Connection: close`; and the responses do not depend on how the bytes
+// were split (the same bytes in one read give the same responses).
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -50,8 +54,8 @@ bool isToken(std::string_view s) {
 // or LF) and returns its Content-Length (-1: none).
 int64_t checkHead(std::string_view head) {
   auto digit = [&](size_t i) { return head[i] >= '0' && head[i] <= '9'; };
-  bool status_ok = head.size() >= 13 && head.substr(0, 9) == "HTTP/1.1 " && digit(9) &&
-                   digit(10) && digit(11) && head[12] == ' ';
+  bool status_ok = head.size() >= 13 && head.substr(0, 9) == "HTTP/1.1 " && digit(9) && digit(10) &&
+                   digit(11) && head[12] == ' ';
   if (!status_ok) die("bad status line");
   int64_t length = -1;
   size_t pos = head.find("\r\n") + 2;
@@ -61,20 +65,26 @@ int64_t checkHead(std::string_view head) {
     size_t colon = line.find(':');
     if (colon == line.npos || !isToken(line.substr(0, colon))) die("bad header line");
     if (line.find_first_of(std::string_view("\r\n\0", 3)) != line.npos) die("CR/LF/NUL in header");
-    if (line.substr(0, colon + 2) == "Content-Length: ") length = std::atoll(line.data() + colon + 2);
+    if (line.substr(0, colon + 2) == "Content-Length: ")
+      length = std::atoll(line.data() + colon + 2);
     pos = eol + 2;
   }
   return length;
 }
 
-// Every byte the processor writes belongs to a well-framed response. A HEAD
-// response declares a length and sends no body; the request method is not
-// known here, so a response may also end right after its head.
-void checkOutput(std::string_view out, bool was_open, bool is_open) {
-  if (!was_open && !out.empty()) die("output after the connection stopped reading");
-  if (was_open && !is_open && out.empty()) die("connection stops without a response");
+// Checks that `out` is a sequence of well-framed responses and appends to
+// *summary what must not depend on read boundaries: each status line and body
+// (only the status for 413, whose body counts the bytes received so far; the
+// bytes of a JSON body sorted, as the order of object keys is unspecified).
+// A HEAD response declares a length and sends no body; the request method is
+// not known here, but no body of app.lua starts with "HTTP/", so a response
+// followed by another one (or by nothing) has no body.
+bool checkResponses(std::string_view out, std::string* summary) {
   size_t pos = 0;
   bool close_sent = false;
+  auto nextIsResponse = [&](size_t at) {
+    return at == out.size() || (at < out.size() && out.substr(at, 9) == "HTTP/1.1 ");
+  };
   while (pos < out.size()) {
     size_t end = out.find("\r\n\r\n", pos);
     if (end == out.npos) die("response head not terminated");
@@ -82,28 +92,48 @@ void checkOutput(std::string_view out, bool was_open, bool is_open) {
     int64_t length = checkHead(head);
     int status = std::atoi(head.data() + 9);
     close_sent = head.find("\r\nConnection: close\r\n") != head.npos;
+    summary->append(head.substr(0, head.find("\r\n") + 2));
     pos = end + 4;
     bool bodiless = status < 200 || status == 204 || status == 304;
     if (!bodiless && length < 0) die("response without Content-Length");
-    auto nextIsResponse = [&](size_t at) {
-      return at == out.size() || (at < out.size() && out.substr(at, 9) == "HTTP/1.1 ");
-    };
-    if (!bodiless && nextIsResponse(pos + size_t(length))) {
-      pos += size_t(length);
-    } else if (!nextIsResponse(pos)) {
-      die("response body does not match its Content-Length");
+    if (bodiless || length == 0 || nextIsResponse(pos)) continue;  // no body, or HEAD
+    if (!nextIsResponse(pos + size_t(length))) die("body does not match its Content-Length");
+    std::string body(out.substr(pos, size_t(length)));
+    if (head.find("\r\nContent-Type: application/json") != head.npos) {
+      std::sort(body.begin(), body.end());
     }
+    if (status != 413) summary->append(body);
+    pos += size_t(length);
   }
-  if (was_open && !is_open && !close_sent) die("connection stops without Connection: close");
+  return close_sent;
 }
 
-void feed(app::Connection& c, const uint8_t* data, size_t size) {
+// One read: appends the bytes, processes, checks and clears the output.
+void feed(app::Connection& c, const uint8_t* data, size_t size, std::string* summary) {
   bool was_open = c.state == app::ConnState::kOpen;
   c.in.append(reinterpret_cast<const char*>(data), size);
   server->proc->process(&c);
   if (print) std::fwrite(c.out.data(), 1, c.out.size(), stderr);
-  checkOutput(c.out.view(), was_open, c.state == app::ConnState::kOpen);
+  bool is_open = c.state == app::ConnState::kOpen;
+  if (!was_open && !c.out.empty()) die("output after the connection stopped reading");
+  bool close_sent = checkResponses(c.out.view(), summary);
+  if (was_open && !is_open && !close_sent) die("connection stopped without Connection: close");
   c.out.clear();
+}
+
+// A new connection that receives bytes[0..n) in reads ending at `first`,
+// `second` and n; returns the summary of its responses.
+std::string serve(const uint8_t* bytes, size_t n, size_t first, size_t second) {
+  app::Connection c;
+  auto* peer = reinterpret_cast<sockaddr_in*>(&c.peer);
+  peer->sin_family = AF_INET;
+  peer->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  server->proc->open(&c);
+  std::string summary;
+  feed(c, bytes, first, &summary);
+  feed(c, bytes + first, second - first, &summary);
+  feed(c, bytes + second, n - second, &summary);
+  return summary;
 }
 
 }  // namespace
@@ -131,14 +161,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t n = size - 2;
   size_t first = n * data[0] / 256;
   size_t second = first + (n - first) * data[1] / 256;
-
-  app::Connection c;
-  auto* peer = reinterpret_cast<sockaddr_in*>(&c.peer);
-  peer->sin_family = AF_INET;
-  peer->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  server->proc->open(&c);
-  feed(c, bytes, first);
-  feed(c, bytes + first, second - first);
-  feed(c, bytes + second, n - second);
+  std::string split = serve(bytes, n, first, second);
+  int reads = (first > 0) + (second > first) + (n > second);
+  if (reads <= 1) return 0;
+  if (print) std::fputs("--- the same bytes in one read:\n", stderr);
+  std::string whole = serve(bytes, n, n, n);
+  if (whole != split) {
+    std::fprintf(stderr, "in reads:\n%s\n\nin one read:\n%s\n", split.c_str(), whole.c_str());
+    die("responses depend on how the input was split");
+  }
   return 0;
 }

@@ -5,10 +5,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <lua.hpp>
 #include <string>
 #include <string_view>
-
-#include <lua.hpp>
 
 #include "core/buffer.h"
 #include "json/decode.h"
