@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs Rover's build and test dependencies from Debian 12 (as root, or via sudo).
+#   bash scripts/deps.sh          # build, unit and integration tests
+#   bash scripts/deps.sh clang    # also clang 14 for the sanitizer and fuzz builds
 set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
@@ -8,6 +10,7 @@ PACKAGES=(
   libgtest-dev libbenchmark-dev
   python3 curl
 )
+if [ "${1:-}" = clang ]; then PACKAGES+=(clang libclang-rt-14-dev llvm); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,16 +11,7 @@
 #   bash scripts/sanitize.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
-# clang 14 from Debian 12; libFuzzer and the sanitizer runtimes are in libclang-rt-14-dev.
-installed=$(dpkg-query -W -f='${Status}\n' clang libclang-rt-14-dev 2>/dev/null | grep -c "ok installed" || true)
-if [ "$installed" -ne 2 ]; then
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    clang libclang-rt-14-dev llvm
-fi
+bash scripts/deps.sh clang  # clang 14, libFuzzer and sanitizer runtimes (libclang-rt-14-dev)
 
 BUILD=build-asan
 LOGS="$PWD/$BUILD/sanitizer-logs"
