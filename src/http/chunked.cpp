@@ -1,4 +1,5 @@
 #include "http/chunked.h"
+#include "core/hex.h"
 
 #include <algorithm>
 
@@ -6,12 +7,6 @@
 
 namespace rover::http {
 namespace {
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 }  // namespace
 
 void ChunkedDecoder::reset() { *this = ChunkedDecoder{}; }
@@ -27,7 +22,7 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* data, size_t size, size_
     char c = data[i];
     switch (state_) {
       case State::kSize: {
-        int v = hexValue(c);
+        int v = core::hexValue(c);
         if (v >= 0) {
           if (++digits_ > 16) return error();
           remaining_ = remaining_ << 4 | static_cast<uint64_t>(v);

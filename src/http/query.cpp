@@ -1,35 +1,22 @@
 // Percent-decoding (see query.h). Both decoders make one pass and reuse the
 // caller's string, so a warm string decodes without allocating.
 #include "http/query.h"
+#include "core/hex.h"
 
 namespace rover::http {
 namespace {
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Decoded byte of the "%XX" at raw[i], or -1 when it is not well-formed.
 int escapeAt(std::string_view raw, size_t i) {
   if (raw.size() - i < 3) return -1;
-  int hi = hexValue(raw[i + 1]);
-  int lo = hexValue(raw[i + 2]);
+  int hi = core::hexValue(raw[i + 1]);
+  int lo = core::hexValue(raw[i + 2]);
   return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
 }  // namespace
 
-bool isValidPercentEncoding(std::string_view raw) {
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] != '%') continue;
-    if (escapeAt(raw, i) < 0) return false;
-    i += 2;
-  }
-  return true;
-}
+bool isValidPercentEncoding(std::string_view raw) { return core::isValidPercentEncoding(raw); }
 
 bool decodePathParam(std::string_view raw, std::string* out) {
   out->clear();

@@ -6,6 +6,7 @@
 //   * integers beyond 64 bits, which §9.2 reads as doubles.
 // Both rewrites keep the text length, so no offsets move.
 #include "json/decode.h"
+#include "core/hex.h"
 
 #include <simdjson.h>
 
@@ -88,20 +89,13 @@ const char* describe(simdjson::error_code err) {
 
 // ---- In-place repair of what simdjson rejects but §9.2 accepts ----
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Reads the 4 hex digits of a \u escape starting at `p` (the backslash);
 // returns -1 if `p` is not a complete \uXXXX.
 long unicodeEscapeAt(const char* p, const char* end) {
   if (end - p < 6 || p[0] != '\\' || p[1] != 'u') return -1;
   long v = 0;
   for (int i = 2; i < 6; ++i) {
-    int h = hexValue(p[i]);
+    int h = core::hexValue(p[i]);
     if (h < 0) return -1;
     v = v * 16 + h;
   }

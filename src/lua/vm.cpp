@@ -170,7 +170,6 @@ LoadResult Vm::load(const AppArgs& args, std::string* error) {
   setArgs(L, args);
   lua_rawgeti(L, LUA_REGISTRYINDEX, msgh_ref_);
   int msgh = lua_gettop(L);
-  std::string chunkname = "@" + args.path;
   int rc = luaL_loadfile(L, args.path.c_str());
   if (rc == LUA_ERRFILE) {
     *error = fmt::format("❌ Error: cannot read app file '{}': {}", args.path, lua_tostring(L, -1));

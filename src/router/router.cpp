@@ -4,6 +4,8 @@
 // GET /a/{x} and POST /a/{y} share a leaf but keep their own pattern and names.
 #include "router/router.h"
 
+#include "core/hex.h"
+
 #include <algorithm>
 #include <deque>
 #include <functional>
@@ -18,21 +20,10 @@ constexpr std::string_view kMethodNames[kMethodCount] = {"GET",   "HEAD",   "POS
 
 constexpr MethodMask bit(Method m) { return static_cast<MethodMask>(1u << static_cast<int>(m)); }
 
-bool isHex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 // A parameter must face a non-empty segment with well-formed %XX escapes
-// (lua-api.md §5). Same rule as http::isValidPercentEncoding, repeated here
-// because the router layer depends only on core.
+// (lua-api.md §5).
 bool validParamSegment(std::string_view seg) {
-  if (seg.empty()) return false;
-  for (size_t i = 0; i < seg.size(); ++i) {
-    if (seg[i] != '%') continue;
-    if (seg.size() - i < 3 || !isHex(seg[i + 1]) || !isHex(seg[i + 2])) return false;
-    i += 2;
-  }
-  return true;
+  return !seg.empty() && core::isValidPercentEncoding(seg);
 }
 
 bool isParamSegment(std::string_view seg) {
