@@ -87,6 +87,10 @@ if [[ ! -x $DEPS/bin/limit-server || $BENCH/limit/limit.c -nt $DEPS/bin/limit-se
   log "building the floor: bench/limit/limit.c"
   cc -O2 -o "$DEPS/bin/limit-server" "$BENCH/limit/limit.c" || die "building bench/limit/limit.c failed"
 fi
+if [[ ! -x $DEPS/bin/loadgen || $BENCH/loadgen/loadgen.c -nt $DEPS/bin/loadgen ]]; then
+  log "building the lean load generator: bench/loadgen/loadgen.c"
+  cc -O2 -o "$DEPS/bin/loadgen" "$BENCH/loadgen/loadgen.c" || die "building bench/loadgen/loadgen.c failed"
+fi
 
 # ---------------------------------------------------------------- 4. measure
 exec python3 "$BENCH/harness.py" "${args[@]}"

@@ -38,8 +38,10 @@ struct App {
   }
 };
 
+// One app per thread: what each worker thread has (its own VM, router,
+// processor), so the multi-threaded benchmark below shares nothing either.
 App& theApp() {
-  static App app;
+  thread_local App app;
   return app;
 }
 
@@ -86,7 +88,8 @@ void fullRequest(benchmark::State& state, const std::string& request, int per_it
     c.out_sent = 0;
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * per_iter));
-  state.counters["response_bytes"] = static_cast<double>(response_bytes) / per_iter;
+  state.counters["response_bytes"] =
+      benchmark::Counter(static_cast<double>(response_bytes) / per_iter, benchmark::Counter::kAvgThreads);
 }
 
 void BM_FullRequestGetEcho(benchmark::State& state) {
@@ -112,5 +115,17 @@ void BM_FullRequestGetEchoPipelined16(benchmark::State& state) {
   fullRequest(state, batch, 16, R"("message":"Echo GET")");
 }
 BENCHMARK(BM_FullRequestGetEchoPipelined16);
+
+// The same on 1 and on 2 threads at once, each with its own app (as workers
+// are): items/s over wall time, all threads together. 2 threads / 1 thread is
+// how Rover's own work scales with workers when no load generator and no
+// loopback kernel work share the CPUs (bench/README.md, "2 workers vs 1").
+// Run unpinned (bench/micro.sh runs it apart from the pinned ones).
+void BM_WorkersGetEchoPipelined16(benchmark::State& state) {
+  std::string batch;
+  for (int i = 0; i < 16; ++i) batch += kGetEcho;
+  fullRequest(state, batch, 16, R"("message":"Echo GET")");
+}
+BENCHMARK(BM_WorkersGetEchoPipelined16)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace
