@@ -13,6 +13,8 @@ namespace rover::lua {
 namespace {
 
 constexpr char kDead[] = "request context is no longer valid";
+// CUR[kCurMethodSlots + m] holds router::methodName(m), interned once.
+constexpr int kCurMethodSlots = 10;
 
 thread_local CurrentRequest t_current;
 
@@ -307,33 +309,61 @@ void addCtxNatives(lua_State* L, int natives) {
   }
 }
 
-void installCtxMetatable(lua_State* L, int methods_index) {
-  lua_pushlightuserdata(L, nullptr);
-  lua_createtable(L, 0, 2);
-  lua_pushvalue(L, methods_index);
+int installCtxMetatable(lua_State* L, int module_index) {
+  const int top = lua_gettop(L);
+  lua_getfield(L, module_index, "make_ctx_index");
+  lua_getfield(L, module_index, "ctx_methods");
   lua_pushliteral(L, "method");
   lua_pushliteral(L, "path");
   lua_pushcclosure(L, ctxIndex, 3);
+  lua_call(L, 1, 2);  // -> the Lua __index, CUR
+  for (int m = 0; m < router::kMethodCount; ++m) {
+    std::string_view name = router::methodName(static_cast<router::Method>(m));
+    lua_pushlstring(L, name.data(), name.size());
+    lua_rawseti(L, -2, kCurMethodSlots + m);
+  }
+  const int cur_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushlightuserdata(L, nullptr);
+  lua_createtable(L, 0, 2);
+  lua_pushvalue(L, -3);
   lua_setfield(L, -2, "__index");
   lua_pushliteral(L, "rover.ctx");
   lua_setfield(L, -2, "__metatable");
   lua_setmetatable(L, -2);
-  lua_pop(L, 1);
+  lua_settop(L, top);
+  return cur_ref;
 }
 
 CurrentRequest& currentRequest() { return t_current; }
 
-void beginRequest(lua_State* L, RequestInfo* info) {
+void beginRequest(lua_State* L, RequestInfo* info, int cur_ref) {
   static thread_local uint64_t next_seq = 0;
   // Light userdata values must stay within 47 bits; 2^47 requests is beyond reach.
   t_current.seq = ++next_seq;
   t_current.info = info;
-  lua_pushlightuserdata(L, reinterpret_cast<void*>(static_cast<uintptr_t>(t_current.seq)));
+  void* ctx = reinterpret_cast<void*>(static_cast<uintptr_t>(t_current.seq));
+  // CUR[1] = ctx, CUR[2] = the method string (see make_ctx_index in server.lua)
+  lua_rawgeti(L, LUA_REGISTRYINDEX, cur_ref);
+  lua_pushlightuserdata(L, ctx);
+  lua_rawseti(L, -2, 1);
+  const router::Method m = info->method;
+  if (m == router::Method::kHead || info->request->method == router::methodName(m)) {
+    lua_rawgeti(L, -1, kCurMethodSlots + static_cast<int>(m));
+  } else {
+    pushMethod(L, info);
+  }
+  lua_rawseti(L, -2, 2);
+  lua_pop(L, 1);
+  lua_pushlightuserdata(L, ctx);
 }
 
-void endRequest(lua_State* L) {
+void endRequest(lua_State* L, int cur_ref) {
   t_current.seq = 0;
   t_current.info = nullptr;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, cur_ref);
+  lua_pushnil(L);
+  lua_rawseti(L, -2, 1);
+  lua_pop(L, 1);
   if (t_current.store_ref != LUA_NOREF) {
     luaL_unref(L, LUA_REGISTRYINDEX, t_current.store_ref);
     t_current.store_ref = LUA_NOREF;

@@ -21,15 +21,17 @@ struct CurrentRequest {
   int store_ref = -2;  // ctx:set/get table (LUA_NOREF = -2 until the first set)
 };
 CurrentRequest& currentRequest();
-// Pushes a fresh ctx for `info`; endRequest() invalidates it.
-void beginRequest(lua_State* L, RequestInfo* info);
-void endRequest(lua_State* L);
+// Pushes a fresh ctx for `info`; endRequest() invalidates it. `cur_ref`: the
+// registry ref installCtxMetatable returned.
+void beginRequest(lua_State* L, RequestInfo* info, int cur_ref);
+void endRequest(lua_State* L, int cur_ref);
 
 // Adds the ctx_* and body_* natives to the table at `natives_index`.
 void addCtxNatives(lua_State* L, int natives_index);
-// Installs the ctx metatable (as the light userdata metatable);
-// `methods_index` is the Lua methods table.
-void installCtxMetatable(lua_State* L, int methods_index);
+// Installs the ctx metatable (as the light userdata metatable): its __index
+// is made by the prelude's make_ctx_index (module at `module_index`) around the
+// native one. Returns a registry ref to the prelude's CUR table.
+int installCtxMetatable(lua_State* L, int module_index);
 // The request id: X-Request-ID when valid, else generated (cached in info).
 std::string_view requestId(RequestInfo& info);
 

@@ -140,9 +140,7 @@ Vm::Vm(int worker_id, int worker_count) : worker_id_(worker_id) {
   lua_setfield(L, -2, "version");
   lua_setglobal(L, "rover");
 
-  lua_getfield(L, module, "ctx_methods");
-  installCtxMetatable(L, lua_gettop(L));
-  lua_pop(L, 1);
+  ctx_cur_ref_ = installCtxMetatable(L, module);
   lua_getfield(L, module, "RESP");
   resp_mt_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_getfield(L, module, "RENDERER");
@@ -315,9 +313,9 @@ int Vm::handle(RequestInfo& info, const ResponseOptions& given, core::Buffer& ou
   int base = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, msgh_ref_);
   lua_rawgeti(L, LUA_REGISTRYINDEX, handlerRef(info.match->handler));
-  beginRequest(L, &info);
+  beginRequest(L, &info, ctx_cur_ref_);
   int rc = lua_pcall(L, 1, 1, base + 1);
-  endRequest(L);  // a ctx kept by the app is dead from here on
+  endRequest(L, ctx_cur_ref_);  // a ctx kept by the app is dead from here on
   if (opts.stopping && opts.stopping->load(std::memory_order_relaxed)) {
     opts.connection = http::ConnectionHeader::kClose;
   }

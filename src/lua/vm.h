@@ -110,6 +110,7 @@ class Vm {
   int root_ref_ = -2;
   int module_ref_ = -2;  // server.lua's M
   int resp_mt_ref_ = -2;
+  int ctx_cur_ref_ = -2;  // the prelude's CUR table (lua/ctx.h)
   int renderer_mt_ref_ = -2;
   int error_response_ref_ = -2;
   int msgh_ref_ = -2;

@@ -141,6 +141,8 @@ function api.stale.use.get(ctx)
   try("query", function() return saved_ctx:query() end)
   try("body", function() return saved_ctx:body() end)
   try("params", function() return saved_ctx:params() end)
+  try("method", function() return saved_ctx.method end)
+  try("path", function() return saved_ctx.path end)
   return results
 end
 

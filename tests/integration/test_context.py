@@ -157,7 +157,7 @@ class ContextFieldsTest(RoverTestCase):
         r = c.request("GET", "/stale/use")
         self.assertStatus(r, 200)
         d = r.json()
-        self.assertEqual(sorted(d), ["body", "headers", "params", "query"])
+        self.assertEqual(sorted(d), ["body", "headers", "method", "params", "path", "query"])
         for name, message in d.items():
             with self.subTest(method=name):
                 self.assertIn("request context is no longer valid", message)

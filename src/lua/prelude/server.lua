@@ -94,8 +94,12 @@ function RESP:header(name, value)
   return set_header(self, name, value)
 end
 
+-- Hot paths assign setmetatable's result before returning it: a tail call of
+-- a built-in from the function a trace starts in aborts the trace ("NYI:
+-- return to lower frame"), which left every builder interpreted.
 local function new_response(status, ctype, kind, payload)
-  return setmetatable({ status, ctype, kind, payload, false }, RESP)
+  local resp = setmetatable({ status, ctype, kind, payload, false }, RESP)
+  return resp
 end
 
 local function check_status(code)
@@ -162,7 +166,8 @@ end
 
 local function html_response(status, v)
   if type(v) == "table" or v == nil then
-    return setmetatable({ status = status, data = v }, RENDERER)
+    local r = setmetatable({ status = status, data = v }, RENDERER)
+    return r
   end
   if type(v) ~= "string" then v = tostring(v) end
   return new_response(status, "text/html; charset=utf-8", "s", v)
@@ -464,10 +469,31 @@ M.ctx_methods = {
     if not native.ctx_has_body(ctx) then
       error(M.request_error(400, "Request has no body"), 0)
     end
-    return setmetatable({ ctx }, BODY)
+    local body = setmetatable({ ctx }, BODY)
+    return body
   end,
   set = native.ctx_set,
   get = native.ctx_get,
 }
+
+-- ctx's __index (lua-api.md §6), in Lua so that the JIT compiles ctx.method and
+-- ctx:<method> into the handler's trace (a C __index ends the trace on every
+-- request). Before each handler call C sets CUR[1] = the live ctx and CUR[2] =
+-- its method string (from slots 10 + method number, interned once); after it,
+-- CUR[1] = nil. Everything else, and any ctx that is not the live one (which
+-- raises "request context is no longer valid"), goes to the native __index.
+function M.make_ctx_index(native_index)
+  local CUR = {}
+  local methods = M.ctx_methods
+  local function index(ctx, k)
+    if ctx == CUR[1] then
+      if k == "method" then return CUR[2] end
+      local m = methods[k]
+      if m ~= nil then return m end
+    end
+    return native_index(ctx, k)
+  end
+  return index, CUR
+end
 
 return M
