@@ -140,7 +140,6 @@ class Encoder {
   size_t arrayLength(int idx);
   bool array(int idx, size_t n, int depth);
   bool object(int idx, int depth);
-  bool key(bool first);
   bool fail(const char* what);
   bool failType(int type);
 
@@ -238,38 +237,35 @@ bool Encoder::object(int idx, int depth) {
   bool first = true;
   lua_pushnil(L_);
   while (lua_next(L_, idx)) {
-    if (isReservedKeyAt(L_, -2)) {
-      lua_pop(L_, 1);
-      continue;
+    // the key at -2: one type check and one string fetch serve both the
+    // reserved-key test and the output
+    switch (lua_type(L_, -2)) {
+      case LUA_TSTRING: {
+        size_t len;
+        const char* s = lua_tolstring(L_, -2, &len);
+        if (isReservedKey(s, len)) {
+          lua_pop(L_, 1);
+          continue;
+        }
+        if (!first) out_.push_back(',');
+        encodeString({s, len}, out_);
+        break;
+      }
+      case LUA_TNUMBER:
+        if (!first) out_.push_back(',');
+        out_.push_back('"');
+        encodeNumber(lua_tonumber(L_, -2), out_);
+        out_.push_back('"');
+        break;
+      default:
+        return fail("table key must be a string or number");
     }
-    if (!key(first)) return false;
+    out_.push_back(':');
     first = false;
     if (!value(lua_gettop(L_), depth)) return false;
     lua_pop(L_, 1);
   }
   out_.push_back('}');
-  return true;
-}
-
-// Writes the key at stack index -2 followed by ':'.
-bool Encoder::key(bool first) {
-  if (!first) out_.push_back(',');
-  switch (lua_type(L_, -2)) {
-    case LUA_TSTRING: {
-      size_t len;
-      const char* s = lua_tolstring(L_, -2, &len);
-      encodeString({s, len}, out_);
-      break;
-    }
-    case LUA_TNUMBER:
-      out_.push_back('"');
-      encodeNumber(lua_tonumber(L_, -2), out_);
-      out_.push_back('"');
-      break;
-    default:
-      return fail("table key must be a string or number");
-  }
-  out_.push_back(':');
   return true;
 }
 
@@ -292,34 +288,50 @@ bool encode(lua_State* L, int idx, core::Buffer& out, std::string* reason) {
 }
 
 namespace {
-// Escapes [p, end) into w, which has room for 6 bytes per input byte.
-char* escapeInto(const char* p, const char* end, char* w) {
+char* escapeByte(unsigned char c, char* w) {
+  char letter = kEscapeTable.c[c];
+  if (letter == 0) {
+    *w = static_cast<char>(c);
+    return w + 1;
+  }
+  if (letter != 'u') {
+    w[0] = '\\';
+    w[1] = letter;
+    return w + 2;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::memcpy(w, "\\u00", 4);
+  w[4] = kHex[c >> 4];
+  w[5] = kHex[c & 15];
+  return w + 6;
+}
+
+// Escapes [begin, end) into w, which has room for 6 bytes per input byte.
+// Clean text goes 8 bytes per step; a clean tail of a string of 8+
+// bytes is done with one overlapping step (its last 8 bytes) instead of
+// byte by byte.
+char* escapeInto(const char* begin, const char* end, char* w) {
+  const char* p = begin;
   while (p < end) {
+    uint64_t word;
     if (end - p >= 8) {
-      uint64_t word;
       std::memcpy(&word, p, 8);
       if (!wordNeedsEscape(word)) {
-        std::memcpy(w, p, 8);
+        std::memcpy(w, &word, 8);
         w += 8;
         p += 8;
         continue;
       }
+    } else if (end - begin >= 8) {
+      // the bytes before p in this word were written raw (they are clean)
+      std::memcpy(&word, end - 8, 8);
+      if (!wordNeedsEscape(word)) {
+        const ptrdiff_t n = end - p;
+        std::memcpy(w - (8 - n), &word, 8);
+        return w + n;
+      }
     }
-    auto c = static_cast<unsigned char>(*p++);
-    char letter = kEscapeTable.c[c];
-    if (letter == 0) {
-      *w++ = static_cast<char>(c);
-    } else if (letter != 'u') {
-      w[0] = '\\';
-      w[1] = letter;
-      w += 2;
-    } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      std::memcpy(w, "\\u00", 4);
-      w[4] = kHex[c >> 4];
-      w[5] = kHex[c & 15];
-      w += 6;
-    }
+    w = escapeByte(static_cast<unsigned char>(*p++), w);
   }
   return w;
 }

@@ -195,6 +195,20 @@ TEST(EncodeString, EscapeAtEveryPosition) {
   }
 }
 
+// Two escapes: one anywhere, one in the last byte (the tail the encoder may
+// take in one overlapping 8-byte step when it is clean).
+TEST(EncodeString, EscapeAnywhereAndAtTheEnd) {
+  for (size_t len = 2; len < 40; ++len) {
+    for (size_t at = 0; at + 1 < len; ++at) {
+      std::string s(len, 'y');
+      s[at] = '\n';
+      s[len - 1] = '\\';
+      std::string want = "\"" + s.substr(0, at) + "\\n" + s.substr(at + 1, len - at - 2) + "\\\\\"";
+      ASSERT_EQ(str(s), want) << len << " " << at;
+    }
+  }
+}
+
 TEST_F(EncodeTest, StringFromLua) { EXPECT_EQ(enc(R"('a"b\0c\1')"), R"("a\"b\u0000c\u0001")"); }
 
 TEST_F(EncodeTest, EmptyTableIsObject) { EXPECT_EQ(enc("{}"), "{}"); }
