@@ -1,5 +1,6 @@
 #include "http/parser.h"
 
+#include <bit>
 #include <cstring>
 
 namespace rover::http {
@@ -24,6 +25,49 @@ constexpr auto kClass = [] {
 }();
 
 inline bool is(char c, uint8_t cls) { return kClass.c[static_cast<uint8_t>(c)] & cls; }
+
+// Eight bytes at a time (SWAR) for the long runs of a request: targets and
+// header values. Each mask has the high bit set in the bytes that match; a
+// borrow or carry only spreads upward from a byte that matches, so the
+// lowest set bit (the first byte in memory, little-endian) is exact.
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHigh = kOnes * 0x80;
+inline uint64_t load8(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+inline uint64_t below(uint64_t w, uint8_t n) { return (w - kOnes * n) & ~w & kHigh; }  // n <= 128
+inline uint64_t above(uint64_t w, uint8_t n) { return ((w + kOnes * (127 - n)) | w) & kHigh; }  // n < 128
+inline uint64_t equal(uint64_t w, uint8_t c) {
+  uint64_t x = w ^ (kOnes * c);
+  return (x - kOnes) & ~x & kHigh;
+}
+constexpr bool kSwar = std::endian::native == std::endian::little;
+// From i, skips whole words of target characters (0x21-0x7E); stops at the
+// first other byte, or before a last partial word.
+inline size_t skipTargetWords(const char* base, size_t i, size_t end) {
+  if constexpr (kSwar) {
+    while (end - i >= 8) {
+      uint64_t w = load8(base + i);
+      if (uint64_t m = below(w, 0x21) | above(w, 0x7e)) return i + (std::countr_zero(m) >> 3);
+      i += 8;
+    }
+  }
+  return i;
+}
+// The same for field-value characters other than HTAB (0x20-0x7E, 0x80-0xFF):
+// stops at the first control byte (HTAB included: the caller checks it).
+inline size_t skipValueWords(const char* base, size_t i, size_t end) {
+  if constexpr (kSwar) {
+    while (end - i >= 8) {
+      uint64_t w = load8(base + i);
+      if (uint64_t m = below(w, 0x20) | equal(w, 0x7f)) return i + (std::countr_zero(m) >> 3);
+      i += 8;
+    }
+  }
+  return i;
+}
 
 constexpr size_t kMaxRequestLineBytes = core::kMaxTargetBytes + 64;  // method + version
 constexpr uint64_t kMaxContentLength = (uint64_t{1} << 63) - 1;
@@ -160,6 +204,7 @@ int RequestParser::parseRequestLine(const char* base, size_t end) {
   if (i == 0 || i >= end || base[i] != ' ') return 400;
   method_ = {0, static_cast<uint32_t>(i)};
   size_t t = ++i;
+  i = skipTargetWords(base, i, end);
   while (i < end && is(base[i], kTarget)) ++i;
   if (i - t > core::kMaxTargetBytes) return 414;
   if (i == t || i >= end || base[i] != ' ') return 400;
@@ -186,7 +231,7 @@ int RequestParser::parseHeaderLine(const char* base, size_t start, size_t end) {
   size_t name_end = i++;
   while (i < end && (base[i] == ' ' || base[i] == '\t')) ++i;
   size_t v = i;
-  for (; i < end; ++i) {
+  for (i = skipValueWords(base, i, end); i < end; ++i) {
     if (!is(base[i], kValue)) return 400;
   }
   size_t ve = end;
