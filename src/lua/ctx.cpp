@@ -13,8 +13,6 @@ namespace rover::lua {
 namespace {
 
 constexpr char kDead[] = "request context is no longer valid";
-// CUR[kCurMethodSlots + m] holds router::methodName(m), interned once.
-constexpr int kCurMethodSlots = 10;
 
 thread_local CurrentRequest t_current;
 
@@ -309,20 +307,23 @@ void addCtxNatives(lua_State* L, int natives) {
   }
 }
 
-int installCtxMetatable(lua_State* L, int module_index) {
+CtxRefs installCtx(lua_State* L, int module_index) {
   const int top = lua_gettop(L);
-  lua_getfield(L, module_index, "make_ctx_index");
+  lua_getfield(L, module_index, "make_ctx");
   lua_getfield(L, module_index, "ctx_methods");
   lua_pushliteral(L, "method");
   lua_pushliteral(L, "path");
   lua_pushcclosure(L, ctxIndex, 3);
-  lua_call(L, 1, 2);  // -> the Lua __index, CUR
+  lua_call(L, 1, 4);  // -> index, dispatch, CUR, NAMES
   for (int m = 0; m < router::kMethodCount; ++m) {
     std::string_view name = router::methodName(static_cast<router::Method>(m));
     lua_pushlstring(L, name.data(), name.size());
-    lua_rawseti(L, -2, kCurMethodSlots + m);
+    lua_rawseti(L, -2, m);
   }
-  const int cur_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pop(L, 1);
+  CtxRefs refs;
+  refs.cur = luaL_ref(L, LUA_REGISTRYINDEX);
+  refs.dispatch = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushlightuserdata(L, nullptr);
   lua_createtable(L, 0, 2);
   lua_pushvalue(L, -3);
@@ -331,39 +332,29 @@ int installCtxMetatable(lua_State* L, int module_index) {
   lua_setfield(L, -2, "__metatable");
   lua_setmetatable(L, -2);
   lua_settop(L, top);
-  return cur_ref;
+  return refs;
 }
 
 CurrentRequest& currentRequest() { return t_current; }
 
-void beginRequest(lua_State* L, RequestInfo* info, int cur_ref) {
+void beginRequest(lua_State* L, RequestInfo* info) {
   static thread_local uint64_t next_seq = 0;
   // Light userdata values must stay within 47 bits; 2^47 requests is beyond reach.
   t_current.seq = ++next_seq;
   t_current.info = info;
-  void* ctx = reinterpret_cast<void*>(static_cast<uintptr_t>(t_current.seq));
-  // CUR[1] = ctx, CUR[2] = the method string (see make_ctx_index in server.lua)
-  lua_rawgeti(L, LUA_REGISTRYINDEX, cur_ref);
-  lua_pushlightuserdata(L, ctx);
-  lua_rawseti(L, -2, 1);
+  lua_pushlightuserdata(L, reinterpret_cast<void*>(static_cast<uintptr_t>(t_current.seq)));
+  // dispatch's method argument: the router's number for the usual case
   const router::Method m = info->method;
   if (m == router::Method::kHead || info->request->method == router::methodName(m)) {
-    lua_rawgeti(L, -1, kCurMethodSlots + static_cast<int>(m));
+    lua_pushinteger(L, static_cast<int>(m));
   } else {
     pushMethod(L, info);
   }
-  lua_rawseti(L, -2, 2);
-  lua_pop(L, 1);
-  lua_pushlightuserdata(L, ctx);
 }
 
-void endRequest(lua_State* L, int cur_ref) {
+void endRequest(lua_State* L) {
   t_current.seq = 0;
   t_current.info = nullptr;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, cur_ref);
-  lua_pushnil(L);
-  lua_rawseti(L, -2, 1);
-  lua_pop(L, 1);
   if (t_current.store_ref != LUA_NOREF) {
     luaL_unref(L, LUA_REGISTRYINDEX, t_current.store_ref);
     t_current.store_ref = LUA_NOREF;

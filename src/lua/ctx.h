@@ -21,17 +21,21 @@ struct CurrentRequest {
   int store_ref = -2;  // ctx:set/get table (LUA_NOREF = -2 until the first set)
 };
 CurrentRequest& currentRequest();
-// Pushes a fresh ctx for `info`; endRequest() invalidates it. `cur_ref`: the
-// registry ref installCtxMetatable returned.
-void beginRequest(lua_State* L, RequestInfo* info, int cur_ref);
-void endRequest(lua_State* L, int cur_ref);
+// Pushes a fresh ctx for `info` and the method argument of the prelude's
+// dispatch; endRequest() invalidates the ctx.
+void beginRequest(lua_State* L, RequestInfo* info);
+void endRequest(lua_State* L);
 
 // Adds the ctx_* and body_* natives to the table at `natives_index`.
 void addCtxNatives(lua_State* L, int natives_index);
-// Installs the ctx metatable (as the light userdata metatable): its __index
-// is made by the prelude's make_ctx_index (module at `module_index`) around the
-// native one. Returns a registry ref to the prelude's CUR table.
-int installCtxMetatable(lua_State* L, int module_index);
+// Registry refs to what the prelude's make_ctx made (server.lua).
+struct CtxRefs {
+  int cur = -2;       // CUR: [1] the live ctx, [2] its method string
+  int dispatch = -2;  // dispatch(handler, ctx, method)
+};
+// Installs the ctx metatable (as the light userdata metatable) with the
+// prelude's __index around the native one (module at `module_index`).
+CtxRefs installCtx(lua_State* L, int module_index);
 // The request id: X-Request-ID when valid, else generated (cached in info).
 std::string_view requestId(RequestInfo& info);
 

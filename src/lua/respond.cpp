@@ -115,39 +115,6 @@ void Vm::writeResult(int idx, RequestInfo& info, const ResponseOptions& opts, co
                opts, out);
       return;
   }
-  if (metatableIs(L, idx, resp_mt_ref_)) {
-    lua_rawgeti(L, idx, 1);
-    int code = static_cast<int>(lua_tonumber(L, -1));
-    lua_rawgeti(L, idx, 2);  // content type or false
-    lua_rawgeti(L, idx, 3);  // kind
-    lua_rawgeti(L, idx, 4);  // payload
-    lua_rawgeti(L, idx, 5);  // headers
-    int top = lua_gettop(L);
-    std::string_view kind = lua_type(L, top - 2) == LUA_TSTRING ? toView(L, top - 2) : "";
-    std::string_view body;
-    if (kind == "j") {
-      scratch_.clear();
-      if (!json::encode(L, top - 1, scratch_, &reason)) {
-        lua_settop(L, top - 5);
-        *status = 500;
-        write500("Failed to serialize response: " + reason, info, opts, out);
-        return;
-      }
-      body = scratch_.view();
-    } else if (kind == "s") {
-      body = toView(L, top - 1);
-    }
-    *status = code;
-    http::writeStatusLine(out, code);
-    bool app_ct = lua_type(L, top) == LUA_TTABLE && writeAppHeaders(L, top, out);
-    if (!app_ct && lua_type(L, top - 3) == LUA_TSTRING && !http::statusHasNoBody(code)) {
-      http::writeHeader(out, "Content-Type", toView(L, top - 3));
-    }
-    http::finishHead(out, code, body.size(), opts.connection);
-    if (!opts.head_request && !http::statusHasNoBody(code)) out.append(body);
-    lua_settop(L, top - 5);
-    return;
-  }
   if (metatableIs(L, idx, renderer_mt_ref_)) {
     *status = 500;
     write500("api.html: template missing", info, opts, out);
@@ -162,6 +129,41 @@ void Vm::writeResult(int idx, RequestInfo& info, const ResponseOptions& opts, co
   *status = 200;
   http::writeSimpleResponse(out, 200, http::kJson, scratch_.view(), opts.head_request,
                             opts.connection);
+}
+
+void Vm::writeResponseObject(int first, RequestInfo& info, const ResponseOptions& opts,
+                             core::Buffer& out, int* status) {
+  lua_State* L = L_;
+  const int ctype = first + 1, kind_idx = first + 2, payload = first + 3, headers = first + 4;
+  const double number = lua_tonumber(L, first);
+  if (!(number >= 100 && number <= 999)) {  // builders check; a forged object may not
+    *status = 500;
+    write500("invalid response object", info, opts, out);
+    return;
+  }
+  const int code = static_cast<int>(number);
+  std::string_view kind = lua_type(L, kind_idx) == LUA_TSTRING ? toView(L, kind_idx) : "";
+  std::string_view body;
+  if (kind == "j") {
+    std::string reason;
+    scratch_.clear();
+    if (!json::encode(L, payload, scratch_, &reason)) {
+      *status = 500;
+      write500("Failed to serialize response: " + reason, info, opts, out);
+      return;
+    }
+    body = scratch_.view();
+  } else if (kind == "s") {
+    body = toView(L, payload);
+  }
+  *status = code;
+  http::writeStatusLine(out, code);
+  bool app_ct = lua_type(L, headers) == LUA_TTABLE && writeAppHeaders(L, headers, out);
+  if (!app_ct && lua_type(L, ctype) == LUA_TSTRING && !http::statusHasNoBody(code)) {
+    http::writeHeader(out, "Content-Type", toView(L, ctype));
+  }
+  http::finishHead(out, code, body.size(), opts.connection);
+  if (!opts.head_request && !http::statusHasNoBody(code)) out.append(body);
 }
 
 void Vm::writeErrorValue(int idx, RequestInfo& info, const ResponseOptions& opts,

@@ -140,9 +140,9 @@ Vm::Vm(int worker_id, int worker_count) : worker_id_(worker_id) {
   lua_setfield(L, -2, "version");
   lua_setglobal(L, "rover");
 
-  ctx_cur_ref_ = installCtxMetatable(L, module);
-  lua_getfield(L, module, "RESP");
-  resp_mt_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  CtxRefs ctx_refs = installCtx(L, module);
+  ctx_cur_ref_ = ctx_refs.cur;
+  dispatch_ref_ = ctx_refs.dispatch;
   lua_getfield(L, module, "RENDERER");
   renderer_mt_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_getfield(L, module, "error_response");
@@ -312,19 +312,27 @@ int Vm::handle(RequestInfo& info, const ResponseOptions& given, core::Buffer& ou
   ResponseOptions opts = given;
   int base = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, msgh_ref_);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, dispatch_ref_);
   lua_rawgeti(L, LUA_REGISTRYINDEX, handlerRef(info.match->handler));
-  beginRequest(L, &info, ctx_cur_ref_);
-  int rc = lua_pcall(L, 1, 1, base + 1);
-  endRequest(L, ctx_cur_ref_);  // a ctx kept by the app is dead from here on
+  beginRequest(L, &info);  // ctx, method
+  int rc = lua_pcall(L, 3, 6, base + 1);
+  endRequest(L);  // a ctx kept by the app is dead from here on
   if (opts.stopping && opts.stopping->load(std::memory_order_relaxed)) {
     opts.connection = http::ConnectionHeader::kClose;
   }
   const int result = base + 2;  // above the message handler
   int status = 500;
-  if (rc == 0) {
-    writeResult(result, info, opts, out, &status);
-  } else {
+  if (rc != 0) {
+    // the handler raised, so dispatch did not get to clear the live ctx
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ctx_cur_ref_);
+    lua_pushnil(L);
+    lua_rawseti(L, -2, 1);
+    lua_pop(L, 1);
     writeErrorValue(result, info, opts, out, &status);
+  } else if (lua_toboolean(L, result)) {
+    writeResponseObject(result + 1, info, opts, out, &status);
+  } else {
+    writeResult(result + 1, info, opts, out, &status);
   }
   lua_settop(L, base);
   return status;

@@ -98,6 +98,9 @@ class Vm {
   int handlerRef(int id) const { return handler_refs_[id]; }
   void writeResult(int index, RequestInfo& info, const ResponseOptions& opts, core::Buffer& out,
                    int* status);
+  // A response object's slots, unpacked by dispatch at first .. first + 4.
+  void writeResponseObject(int first, RequestInfo& info, const ResponseOptions& opts,
+                           core::Buffer& out, int* status);
   void writeErrorValue(int err_index, RequestInfo& info, const ResponseOptions& opts,
                        core::Buffer& out, int* status);
   void writeJsonError(int status, std::string_view message, const ResponseOptions& opts,
@@ -109,8 +112,8 @@ class Vm {
   int worker_id_;
   int root_ref_ = -2;
   int module_ref_ = -2;  // server.lua's M
-  int resp_mt_ref_ = -2;
-  int ctx_cur_ref_ = -2;  // the prelude's CUR table (lua/ctx.h)
+  int ctx_cur_ref_ = -2;   // the prelude's CUR table (lua/ctx.h)
+  int dispatch_ref_ = -2;  // the prelude's dispatch (lua/ctx.h)
   int renderer_mt_ref_ = -2;
   int error_response_ref_ = -2;
   int msgh_ref_ = -2;

@@ -6,7 +6,22 @@ local api = rover.server {
   timeouts = { head = 30, idle = 60, body = 60 },
 }
 
-function api.on_shutdown() print("SHUTDOWN HOOK ran") end
+-- A ctx kept by a handler that then raised must be dead outside its request
+-- too (the hook runs after every request ended).
+local kept
+function api.keep_and_fail.get(ctx)
+  kept = ctx
+  error("kept the ctx, then failed")
+end
+
+function api.on_shutdown()
+  print("SHUTDOWN HOOK ran")
+  if kept then
+    local ok, err = pcall(function() return kept.method end)
+    print("KEPT CTX " .. (ok and ("alive: " .. tostring(err)) or
+      (tostring(err):find("request context is no longer valid", 1, true) and "dead" or tostring(err))))
+  end
+end
 
 function api.get(ctx) return "ok" end
 function api.n.p_n.get(ctx) return "n=" .. ctx:params().n end

@@ -107,6 +107,15 @@ class DrainTest(unittest.TestCase):
         lines = [l for l in srv.stdout.lines() if l == "SHUTDOWN HOOK ran"]
         self.assertEqual(len(lines), 1, srv.stdout.text())  # one worker
 
+    def test_ctx_of_a_failed_handler_is_dead_after_it(self):
+        srv = self.start()
+        self.assertEqual(srv.get("/keep_and_fail").status, 500)
+        srv.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.wait_exit(srv), 0)
+        srv.stdout.join()
+        kept = [l for l in srv.stdout.lines() if l.startswith("KEPT CTX")]
+        self.assertEqual(kept, ["KEPT CTX dead"], srv.stdout.text())
+
     def test_second_signal_exits_at_once(self):
         # A long drain: a received head whose body never comes, with
         # drain_timeout_secs and the body timeout both at 60 s.

@@ -476,14 +476,23 @@ M.ctx_methods = {
   get = native.ctx_get,
 }
 
--- ctx's __index (lua-api.md §6), in Lua so that the JIT compiles ctx.method and
--- ctx:<method> into the handler's trace (a C __index ends the trace on every
--- request). Before each handler call C sets CUR[1] = the live ctx and CUR[2] =
--- its method string (from slots 10 + method number, interned once); after it,
--- CUR[1] = nil. Everything else, and any ctx that is not the live one (which
--- raises "request context is no longer valid"), goes to the native __index.
-function M.make_ctx_index(native_index)
-  local CUR = {}
+-- The request path's Lua side, made once per VM by C (lua/ctx.cpp):
+--   index     ctx's __index (lua-api.md §6). In Lua so that the JIT compiles
+--             ctx.method and ctx:<method> into the handler's trace (a C __index
+--             ends the trace on every request). Anything else, and any ctx that
+--             is not the live one (which raises "request context is no longer
+--             valid"), goes to the native __index.
+--   dispatch  what C calls for each request: dispatch(handler, ctx, method),
+--             method = a router method number (NAMES) or the method text. The
+--             handler call is inlined into dispatch's trace. It returns what C
+--             needs without reading tables through the C API:
+--               true, status, content type, kind, payload, headers  (response object)
+--               false, value                                        (anything else)
+--             A handler that raises leaves CUR[1] set; C clears it then.
+--   CUR       CUR[1] = the live ctx, CUR[2] = its method string.
+--   NAMES     method number -> method string, filled by C.
+function M.make_ctx(native_index)
+  local CUR, NAMES = {}, {}
   local methods = M.ctx_methods
   local function index(ctx, k)
     if ctx == CUR[1] then
@@ -493,7 +502,17 @@ function M.make_ctx_index(native_index)
     end
     return native_index(ctx, k)
   end
-  return index, CUR
+  local function dispatch(handler, ctx, method)
+    CUR[1] = ctx
+    CUR[2] = NAMES[method] or method
+    local v = handler(ctx)
+    CUR[1] = nil
+    if getmetatable(v) == RESP then
+      return true, v[1], v[2], v[3], v[4], v[5]
+    end
+    return false, v
+  end
+  return index, dispatch, CUR, NAMES
 end
 
 return M
