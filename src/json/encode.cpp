@@ -307,31 +307,42 @@ char* escapeByte(unsigned char c, char* w) {
 }
 
 // Escapes [begin, end) into w, which has room for 6 bytes per input byte.
-// Clean text goes 8 bytes per step; a clean tail of a string of 8+
-// bytes is done with one overlapping step (its last 8 bytes) instead of
-// byte by byte.
+// Strings of 8+ bytes go 8 clean bytes per step, and a clean tail in one
+// overlapping step (the string's last 8 bytes); shorter ones and the bytes
+// around an escape go one at a time.
 char* escapeInto(const char* begin, const char* end, char* w) {
   const char* p = begin;
-  while (p < end) {
-    uint64_t word;
-    if (end - p >= 8) {
-      std::memcpy(&word, p, 8);
-      if (!wordNeedsEscape(word)) {
-        std::memcpy(w, &word, 8);
-        w += 8;
-        p += 8;
-        continue;
+  if (end - begin >= 8) {
+    while (p < end) {
+      uint64_t word;
+      if (end - p >= 8) {
+        std::memcpy(&word, p, 8);
+        if (!wordNeedsEscape(word)) {
+          std::memcpy(w, &word, 8);
+          w += 8;
+          p += 8;
+          continue;
+        }
+      } else {
+        // the bytes before p in this word were written raw (they are clean)
+        std::memcpy(&word, end - 8, 8);
+        if (!wordNeedsEscape(word)) {
+          const ptrdiff_t n = end - p;
+          std::memcpy(w - (8 - n), &word, 8);
+          return w + n;
+        }
       }
-    } else if (end - begin >= 8) {
-      // the bytes before p in this word were written raw (they are clean)
-      std::memcpy(&word, end - 8, 8);
-      if (!wordNeedsEscape(word)) {
-        const ptrdiff_t n = end - p;
-        std::memcpy(w - (8 - n), &word, 8);
-        return w + n;
-      }
+      w = escapeByte(static_cast<unsigned char>(*p++), w);
     }
-    w = escapeByte(static_cast<unsigned char>(*p++), w);
+    return w;
+  }
+  for (; p < end; ++p) {
+    auto c = static_cast<unsigned char>(*p);
+    if (kEscapeTable.c[c] == 0) {
+      *w++ = static_cast<char>(c);
+    } else {
+      w = escapeByte(c, w);
+    }
   }
   return w;
 }
