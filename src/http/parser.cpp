@@ -44,29 +44,26 @@ inline uint64_t equal(uint64_t w, uint8_t c) {
   return (x - kOnes) & ~x & kHigh;
 }
 constexpr bool kSwar = std::endian::native == std::endian::little;
-// From i, skips whole words of target characters (0x21-0x7E); stops at the
-// first other byte, or before a last partial word.
-inline size_t skipTargetWords(const char* base, size_t i, size_t end) {
+// From i, skips whole words with no byte in `bad` (a mask function); stops
+// at the first such byte, or before a last partial word.
+template <typename BadMask>
+inline size_t skipWords(const char* base, size_t i, size_t end, BadMask bad) {
   if constexpr (kSwar) {
     while (end - i >= 8) {
-      uint64_t w = load8(base + i);
-      if (uint64_t m = below(w, 0x21) | above(w, 0x7e)) return i + (std::countr_zero(m) >> 3);
+      if (uint64_t m = bad(load8(base + i))) return i + (std::countr_zero(m) >> 3);
       i += 8;
     }
   }
   return i;
 }
-// The same for field-value characters other than HTAB (0x20-0x7E, 0x80-0xFF):
-// stops at the first control byte (HTAB included: the caller checks it).
+// Target characters are 0x21-0x7E.
+inline size_t skipTargetWords(const char* base, size_t i, size_t end) {
+  return skipWords(base, i, end, [](uint64_t w) { return below(w, 0x21) | above(w, 0x7e); });
+}
+// Field-value characters other than HTAB (0x20-0x7E, 0x80-0xFF): stops at the
+// first control byte, HTAB included (the caller checks it).
 inline size_t skipValueWords(const char* base, size_t i, size_t end) {
-  if constexpr (kSwar) {
-    while (end - i >= 8) {
-      uint64_t w = load8(base + i);
-      if (uint64_t m = below(w, 0x20) | equal(w, 0x7f)) return i + (std::countr_zero(m) >> 3);
-      i += 8;
-    }
-  }
-  return i;
+  return skipWords(base, i, end, [](uint64_t w) { return below(w, 0x20) | equal(w, 0x7f); });
 }
 
 constexpr size_t kMaxRequestLineBytes = core::kMaxTargetBytes + 64;  // method + version
