@@ -9,7 +9,8 @@ runs on CPU 0 (--pipeline N > 1: bench/loadgen with N requests per write, also
 on CPU 0). Runs alternate OLD, NEW, OLD, NEW ... so drift of the machine hits
 both alike. Prints, per binary, the median req/s and the median server CPU per
 request (user+sys of the server process from /proc, over the run), and the
-ratios NEW/OLD. Needs wrk and taskset (bench/run.sh installs wrk) and 2 CPUs.
+ratios NEW/OLD. Needs wrk and taskset (bench/run.sh installs wrk), 2 CPUs, and for
+--pipeline bench/.deps/bin/loadgen (run.sh builds it from bench/loadgen/loadgen.c).
 """
 import argparse
 import os
