@@ -232,33 +232,18 @@ int bodyJson(lua_State* L) {
 }
 
 
-void pushMethod(lua_State* L, const RequestInfo* info) {
-  std::string_view m = info->method == router::Method::kHead ? std::string_view("HEAD")
-                                                               : info->request->method;
-  lua_pushlstring(L, m.data(), m.size());
-}
-
-// ctx.__index: the two hot fields first, recognised by address (Lua strings
-// are interned, so upvalues 2 and 3 are the only "method" and "path"), then
-// methods (one rawget, no allocation), then the other fields.
+// ctx.__index for what the prelude's Lua __index (server.lua, make_ctx) does
+// not answer itself: a ctx that is no longer valid (raises), ctx.path, the
+// client address and the protocol.
 int ctxIndex(lua_State* L) {
   RequestInfo* info = checkCtx(L, 1);
   size_t len;
   const char* k = lua_tolstring(L, 2, &len);
-  if (k == lua_tostring(L, lua_upvalueindex(2))) {
-    pushMethod(L, info);
-    return 1;
-  }
-  if (k == lua_tostring(L, lua_upvalueindex(3))) {
-    lua_pushlstring(L, info->request->path.data(), info->request->path.size());
-    return 1;
-  }
-  lua_pushvalue(L, 2);
-  lua_rawget(L, lua_upvalueindex(1));
-  if (!lua_isnil(L, -1)) return 1;
   if (!k) return 0;
   std::string_view key(k, len);
-  if (key == "client_ip" || key == "ip") {
+  if (key == "path") {
+    lua_pushlstring(L, info->request->path.data(), info->request->path.size());
+  } else if (key == "client_ip" || key == "ip") {
     lua_pushstring(L, info->client_ip ? info->client_ip : "");
   } else if (key == "proto" || key == "client_proto") {
     lua_pushliteral(L, "http");
@@ -310,10 +295,7 @@ void addCtxNatives(lua_State* L, int natives) {
 CtxRefs installCtx(lua_State* L, int module_index) {
   const int top = lua_gettop(L);
   lua_getfield(L, module_index, "make_ctx");
-  lua_getfield(L, module_index, "ctx_methods");
-  lua_pushliteral(L, "method");
-  lua_pushliteral(L, "path");
-  lua_pushcclosure(L, ctxIndex, 3);
+  lua_pushcfunction(L, ctxIndex);
   lua_call(L, 1, 4);  // -> index, dispatch, CUR, NAMES
   for (int m = 0; m < router::kMethodCount; ++m) {
     std::string_view name = router::methodName(static_cast<router::Method>(m));
@@ -343,13 +325,9 @@ void beginRequest(lua_State* L, RequestInfo* info) {
   t_current.seq = ++next_seq;
   t_current.info = info;
   lua_pushlightuserdata(L, reinterpret_cast<void*>(static_cast<uintptr_t>(t_current.seq)));
-  // dispatch's method argument: the router's number for the usual case
-  const router::Method m = info->method;
-  if (m == router::Method::kHead || info->request->method == router::methodName(m)) {
-    lua_pushinteger(L, static_cast<int>(m));
-  } else {
-    pushMethod(L, info);
-  }
+  // dispatch's method argument: the router's number (info->method was parsed
+  // from the request's method text, so its name is that text)
+  lua_pushinteger(L, static_cast<int>(info->method));
 }
 
 void endRequest(lua_State* L) {

@@ -34,7 +34,7 @@ struct CtxRefs {
   int dispatch = -2;  // dispatch(handler, ctx, method)
 };
 // Installs the ctx metatable (as the light userdata metatable) with the
-// prelude's __index around the native one (module at `module_index`).
+// prelude's __index (module at `module_index`) in front of the native one.
 CtxRefs installCtx(lua_State* L, int module_index);
 // The request id: X-Request-ID when valid, else generated (cached in info).
 std::string_view requestId(RequestInfo& info);

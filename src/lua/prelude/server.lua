@@ -483,7 +483,7 @@ M.ctx_methods = {
 --             is not the live one (which raises "request context is no longer
 --             valid"), goes to the native __index.
 --   dispatch  what C calls for each request: dispatch(handler, ctx, method),
---             method = a router method number (NAMES) or the method text. The
+--             method = the router's method number (NAMES). The
 --             handler call is inlined into dispatch's trace. It returns what C
 --             needs without reading tables through the C API:
 --               true, status, content type, kind, payload, headers  (response object)
@@ -504,7 +504,7 @@ function M.make_ctx(native_index)
   end
   local function dispatch(handler, ctx, method)
     CUR[1] = ctx
-    CUR[2] = NAMES[method] or method
+    CUR[2] = NAMES[method]
     local v = handler(ctx)
     CUR[1] = nil
     if getmetatable(v) == RESP then
