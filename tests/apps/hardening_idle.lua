@@ -5,7 +5,9 @@ local api = rover.server {
   timeouts = { idle = 120 },
 }
 
-function api.on_ready() print("READY") end
+-- One io.write per line: both workers run on_ready at once, and print()'s
+-- separate writes of the text and the newline could interleave ("READYREADY").
+function api.on_ready() io.write("READY\n") io.stdout:flush() end
 function api.get(ctx) return "ok" end
 function api.n.p_n.get(ctx) return "n=" .. ctx:params().n end
 
