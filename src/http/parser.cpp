@@ -1,7 +1,8 @@
 #include "http/parser.h"
 
-#include <bit>
 #include <cstring>
+
+#include "core/swar.h"
 
 namespace rover::http {
 namespace {
@@ -26,31 +27,17 @@ constexpr auto kClass = [] {
 
 inline bool is(char c, uint8_t cls) { return kClass.c[static_cast<uint8_t>(c)] & cls; }
 
-// Eight bytes at a time (SWAR) for the long runs of a request: targets and
-// header values. Each mask has the high bit set in the bytes that match; a
-// borrow or carry only spreads upward from a byte that matches, so the
-// lowest set bit (the first byte in memory, little-endian) is exact.
-constexpr uint64_t kOnes = 0x0101010101010101ULL;
-constexpr uint64_t kHigh = kOnes * 0x80;
-inline uint64_t load8(const char* p) {
-  uint64_t w;
-  std::memcpy(&w, p, 8);
-  return w;
-}
-inline uint64_t below(uint64_t w, uint8_t n) { return (w - kOnes * n) & ~w & kHigh; }  // n <= 128
-inline uint64_t above(uint64_t w, uint8_t n) { return ((w + kOnes * (127 - n)) | w) & kHigh; }  // n < 128
-inline uint64_t equal(uint64_t w, uint8_t c) {
-  uint64_t x = w ^ (kOnes * c);
-  return (x - kOnes) & ~x & kHigh;
-}
-constexpr bool kSwar = std::endian::native == std::endian::little;
+// Targets and header values are checked 8 bytes at a time (core/swar.h).
+using core::swar::above;
+using core::swar::below;
+using core::swar::equal;
 // From i, skips whole words with no byte in `bad` (a mask function); stops
 // at the first such byte, or before a last partial word.
 template <typename BadMask>
 inline size_t skipWords(const char* base, size_t i, size_t end, BadMask bad) {
-  if constexpr (kSwar) {
+  if constexpr (core::swar::kLittleEndian) {
     while (end - i >= 8) {
-      if (uint64_t m = bad(load8(base + i))) return i + (std::countr_zero(m) >> 3);
+      if (uint64_t m = bad(core::swar::load8(base + i))) return i + core::swar::firstByte(m);
       i += 8;
     }
   }

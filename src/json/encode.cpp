@@ -11,6 +11,7 @@
 #include <new>
 
 #include "core/limits.h"
+#include "core/swar.h"
 
 namespace rover::json {
 namespace {
@@ -39,14 +40,8 @@ constexpr auto kEscapeTable = [] {
 // True if any of the 8 bytes in `w` is < 0x20, '"' or '\\' (SWAR: lets the
 // common case of plain text skip 8 bytes per step).
 inline bool wordNeedsEscape(uint64_t w) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHigh = kOnes * 0x80;
-  uint64_t quote = w ^ (kOnes * '"');
-  uint64_t slash = w ^ (kOnes * '\\');
-  uint64_t control = (w - kOnes * 0x20) & ~w;
-  uint64_t isQuote = (quote - kOnes) & ~quote;
-  uint64_t isSlash = (slash - kOnes) & ~slash;
-  return ((control | isQuote | isSlash) & kHigh) != 0;
+  using namespace core::swar;
+  return (below(w, 0x20) | equal(w, '"') | equal(w, '\\')) != 0;
 }
 
 // Lays out shortest round-trip digits the way JavaScript's Number::toString
