@@ -8,6 +8,7 @@
 
 #include "core/buffer.h"
 #include "http/parser.h"
+#include "net/loop.h"
 #include "net/timers.h"
 
 namespace rover::app {
@@ -21,11 +22,15 @@ enum class ConnState : uint8_t {
 // Timeouts of lua-api.md §11.2, one timer list each (net/timers.h).
 enum TimerKind : int { kTimerIdle, kTimerHead, kTimerBody, kTimerOutput, kTimerLinger, kTimerKinds };
 
-struct Connection : net::TimerNode {
+struct Exchange;
+
+struct Connection : net::TimerNode, net::EventSource {
+  Connection() : net::EventSource(net::SourceKind::kConnection) {}
   int fd = -1;
   ConnState state = ConnState::kOpen;
   bool want_write = false;  // EPOLLOUT armed
   bool reading = true;      // EPOLLIN armed
+  bool watching_hangup = false;  // EPOLLRDHUP armed (an exchange waits)
   bool peer_eof = false;
   bool linger = false;      // half-close and drain input after the last response
   size_t body_period_bytes = 0;  // body bytes in the current body-timeout period
@@ -36,6 +41,7 @@ struct Connection : net::TimerNode {
   core::Buffer out;
   size_t out_sent = 0;  // bytes of `out` already written
   http::RequestParser parser;
+  Exchange* exchange = nullptr;  // the request whose handler is waiting, if any
 
   size_t pending() const { return out.size() - out_sent; }  // queued, not yet sent
 };

@@ -101,7 +101,8 @@ void waitForSignals(std::vector<std::unique_ptr<Worker>>& workers,
 int runServer(const CliOptions& cli) {
   lua::AppArgs args{cli.app_path, cli.extra_args};
   int guess = cli.workers && *cli.workers >= 1 ? static_cast<int>(*cli.workers) : cpusAvailable();
-  auto vm1 = std::make_unique<lua::Vm>(1, guess);
+  auto loop1 = std::make_unique<net::Loop>();
+  auto vm1 = std::make_unique<lua::Vm>(1, guess, loop1.get());
   std::string error;
   lua::LoadResult loaded = vm1->load(args, &error);
   if (loaded == lua::LoadResult::kFailed) return fail(error);
@@ -135,19 +136,21 @@ int runServer(const CliOptions& cli) {
   settings.body_timeout_ms = ms(cfg.body_timeout);
   settings.output_timeout_ms = ms(cfg.output_timeout);
   settings.linger_ms = ms(cfg.linger);
+  settings.handler_timeout_ms = ms(cfg.handler_timeout);
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<lua::RouteInfo> routes1;
-  workers.push_back(std::make_unique<Worker>(1, std::move(vm1), settings));
+  workers.push_back(std::make_unique<Worker>(1, std::move(loop1), std::move(vm1), settings));
   if (!workers[0]->vm().buildRoutes(workers[0]->router(), &routes1, &error)) {
     return fail("❌ Error: " + error);
   }
   for (int id = 2; id <= count; ++id) {
-    auto vm = std::make_unique<lua::Vm>(id, count);
+    auto loop = std::make_unique<net::Loop>();
+    auto vm = std::make_unique<lua::Vm>(id, count, loop.get());
     if (vm->load(args, &error) != lua::LoadResult::kServer) {
       return fail(error.empty() ? fmt::format("❌ Error loading {}:\nworker {} did not return a server", args.path, id) : error);
     }
     vm->setExposeErrors(cfg.expose_errors);
-    workers.push_back(std::make_unique<Worker>(id, std::move(vm), settings));
+    workers.push_back(std::make_unique<Worker>(id, std::move(loop), std::move(vm), settings));
     std::vector<lua::RouteInfo> routes;
     if (!workers.back()->vm().buildRoutes(workers.back()->router(), &routes, &error)) {
       return fail("❌ Error: " + error);

@@ -9,14 +9,33 @@
 #include "net/address.h"
 
 namespace rover::app {
+namespace {
+
+void deadlineFired(net::Timer* t) {
+  auto* x = reinterpret_cast<Exchange*>(reinterpret_cast<char*>(t) - offsetof(Exchange, deadline));
+  x->processor->timedOut(x);
+}
+
+}  // namespace
+
+void Exchange::taskFinished(lua::Task*) { processor->finish(this); }
+
+Processor::~Processor() {
+  for (auto& x : exchanges_) {
+    if (x->task) vm_.abort(x->task);
+    if (vm_.loop()) vm_.loop()->disarm(&x->deadline);
+  }
+}
 
 void Processor::open(Connection* c) const {
   c->state = ConnState::kOpen;
   c->want_write = false;
   c->reading = true;
+  c->watching_hangup = false;
   c->peer_text[0] = '\0';
   c->peer_eof = false;
   c->linger = false;
+  c->exchange = nullptr;
   c->in.clear();
   c->out.clear();
   c->out_sent = 0;
@@ -25,7 +44,8 @@ void Processor::open(Connection* c) const {
 }
 
 void Processor::process(Connection* c) {
-  while (c->state == ConnState::kOpen && c->pending() < core::kMaxPendingOutputBytes) {
+  while (c->state == ConnState::kOpen && !c->exchange &&
+         c->pending() < core::kMaxPendingOutputBytes) {
     http::ParseStatus st = c->parser.execute(c->in.data(), c->in.size());
     if (st == http::ParseStatus::kNeedMore) break;
     if (st == http::ParseStatus::kContinue) {
@@ -36,10 +56,10 @@ void Processor::process(Connection* c) {
       reject(c, c->parser.errorStatus());
       break;
     }
-    c->parser.request(c->in.data(), &request_);
-    dispatch(c, request_);
+    if (!dispatch(c)) break;  // its handler waits: the head stays pinned in c->in
     c->parser.nextMessage();
   }
+  if (c->exchange) return;
   size_t done = c->parser.messageStart();
   if (done > 0) {
     c->in.consume(done);
@@ -68,76 +88,174 @@ const char* Processor::peerText(Connection* c) const {
   return c->peer_text;
 }
 
-void Processor::dispatch(Connection* c, const http::Request& req) {
-  uint64_t t0 = core::logEnabled(core::LogLevel::kWarn) ? core::monotonicNs() : 0;
-  bool close_after = !req.keep_alive || draining_;
-  http::ConnectionHeader conn = close_after            ? http::ConnectionHeader::kClose
-                                : req.version_minor == 0 ? http::ConnectionHeader::kKeepAlive
-                                                         : http::ConnectionHeader::kNone;
-  if (close_after) c->state = ConnState::kClosing;
+Exchange* Processor::acquire(Connection* c) {
+  Exchange* x;
+  if (!free_exchanges_.empty()) {
+    x = free_exchanges_.back();
+    free_exchanges_.pop_back();
+  } else {
+    exchanges_.push_back(std::make_unique<Exchange>());
+    x = exchanges_.back().get();
+    x->processor = this;
+    x->deadline.fire = deadlineFired;
+  }
+  x->conn = c;
+  x->info.request_id_len = 0;
+  return x;
+}
 
-  lua::RequestInfo info;
+void Processor::releaseExchange(Exchange* x) {
+  x->conn = nullptr;
+  x->task = nullptr;
+  free_exchanges_.push_back(x);
+}
+
+// Decided when the response is written, so a request that was in flight
+// when the drain began answers `Connection: close`.
+http::ConnectionHeader Processor::connectionHeader(Connection* c,
+                                                   const http::Request& req) const {
+  bool close_after = !req.keep_alive || draining_ ||
+                     (stop_flag_ && stop_flag_->load(std::memory_order_relaxed));
+  if (close_after) {
+    if (c->state == ConnState::kOpen) c->state = ConnState::kClosing;
+    return http::ConnectionHeader::kClose;
+  }
+  return req.version_minor == 0 ? http::ConnectionHeader::kKeepAlive
+                                : http::ConnectionHeader::kNone;
+}
+
+bool Processor::dispatch(Connection* c) {
+  Exchange* x = acquire(c);
+  http::Request& req = x->request;
+  c->parser.request(c->in.data(), &req);
+  x->t0_ns = core::logEnabled(core::LogLevel::kWarn) ? core::monotonicNs() : 0;
+  lua::RequestInfo& info = x->info;
   info.request = &req;
   info.worker_id = settings_.worker_id;
-  router::Match& match = match_;  // reused: match() resets what it reports
+  router::Match& match = x->match;  // reused: match() resets what it reports
   info.match = &match;
   auto method = router::parseMethod(req.method);
   bool head = method == router::Method::kHead;
-  int status;
+  x->head_request = head;
   if (core::logEnabled(core::LogLevel::kDebug)) {
     core::logLine(core::LogLevel::kDebug,
                   fmt::format("[{}] query: {} body: {} bytes", lua::requestId(info), req.query,
                               req.body.size()));
   }
+  int status;
   if (!method) {
     status = 400;
     std::string body = fmt::format(
         "Invalid HTTP method '{}'. Valid methods: get, post, put, patch, delete, head, options",
         req.method);
-    http::writeSimpleResponse(c->out, 400, http::kTextPlain, body, false, conn);
+    http::writeSimpleResponse(c->out, 400, http::kTextPlain, body, false,
+                              connectionHeader(c, req));
   } else if (req.target == "*") {
     if (*method == router::Method::kOptions) {
       status = 204;
       http::writeStatusLine(c->out, 204);
       http::writeHeader(c->out, "Allow", router::allowHeader(0x7f));
-      http::finishHead(c->out, 204, 0, conn);
+      http::finishHead(c->out, 204, 0, connectionHeader(c, req));
     } else {
       status = 400;
-      http::writeSimpleResponse(c->out, 400, http::kTextPlain, "Bad Request", head, conn);
+      http::writeSimpleResponse(c->out, 400, http::kTextPlain, "Bad Request", head,
+                                connectionHeader(c, req));
     }
   } else if (router_.match(*method, req.path, &match)) {
     info.method = *method;
     info.client_ip = peerText(c);
+    x->task = vm_.acquireTask(lua::TaskKind::kRequest);
+    if (vm_.startRequest(x->task, info, x) == lua::RunStatus::kSuspended) {
+      c->exchange = x;
+      if (net::Loop* loop = vm_.loop()) {
+        x->started_ms = loop->now();
+        loop->arm(&x->deadline, x->started_ms + settings_.handler_timeout_ms);
+      }
+      return false;
+    }
     lua::ResponseOptions opts;
     opts.head_request = head;
-    opts.connection = conn;
-    opts.stopping = stop_flag_;
-    status = vm_.handle(info, opts, c->out);
-    if (stop_flag_ && stop_flag_->load(std::memory_order_relaxed)) c->state = ConnState::kClosing;
+    opts.connection = connectionHeader(c, req);
+    status = vm_.respond(x->task, opts, c->out);
+    vm_.release(x->task);
   } else if (match.allowed == 0) {
     status = 404;
-    http::writeSimpleResponse(c->out, 404, http::kTextPlain, "Route not found", head, conn);
+    http::writeSimpleResponse(c->out, 404, http::kTextPlain, "Route not found", head,
+                              connectionHeader(c, req));
   } else if (*method == router::Method::kOptions) {
     status = 204;
     http::writeStatusLine(c->out, 204);
     http::writeHeader(c->out, "Allow", router::allowHeader(match.allowed));
-    http::finishHead(c->out, 204, 0, conn);
+    http::finishHead(c->out, 204, 0, connectionHeader(c, req));
   } else {
     status = 405;
     http::writeStatusLine(c->out, 405);
     http::writeHeader(c->out, "Allow", router::allowHeader(match.allowed));
     http::writeHeader(c->out, "Content-Type", http::kTextPlain);
-    http::finishHead(c->out, 405, 18, conn);
+    http::finishHead(c->out, 405, 18, connectionHeader(c, req));
     if (!head) c->out.append("Method Not Allowed");
   }
-  if (t0) {
+  complete(x, status);
+  return true;
+}
+
+// The response is queued: the request log line (lua-api.md §12), and the
+// exchange goes back to the pool.
+void Processor::complete(Exchange* x, int status) {
+  if (x->t0_ns) {
     core::LogLevel level = status >= 400 ? core::LogLevel::kWarn : core::LogLevel::kInfo;
     if (core::logEnabled(level)) {
-      double ms = static_cast<double>(core::monotonicNs() - t0) / 1e6;
-      core::logLine(level, fmt::format("[{}] {} {} - {} in {:.2f}ms", lua::requestId(info),
-                                       req.method, req.path, status, ms));
+      double ms = static_cast<double>(core::monotonicNs() - x->t0_ns) / 1e6;
+      core::logLine(level, fmt::format("[{}] {} {} - {} in {:.2f}ms", lua::requestId(x->info),
+                                       x->request.method, x->request.path, status, ms));
     }
   }
+  releaseExchange(x);
+}
+
+// A handler that waited has returned (called from the loop, via its task).
+void Processor::finish(Exchange* x) {
+  Connection* c = x->conn;
+  if (vm_.loop()) vm_.loop()->disarm(&x->deadline);
+  lua::ResponseOptions opts;
+  opts.head_request = x->head_request;
+  opts.connection = connectionHeader(c, x->request);
+  int status = vm_.respond(x->task, opts, c->out);
+  vm_.release(x->task);
+  c->exchange = nullptr;
+  complete(x, status);
+  c->parser.nextMessage();
+  process(c);  // requests pipelined behind it
+  if (host_) host_->exchangeFinished(c);
+}
+
+// timeouts.handler (runtime-modules.md §6): the handler is never resumed and
+// what it waits on is cancelled.
+void Processor::timedOut(Exchange* x) {
+  Connection* c = x->conn;
+  vm_.abort(x->task);
+  x->task = nullptr;
+  if (core::logEnabled(core::LogLevel::kError)) {
+    core::logLine(core::LogLevel::kError,
+                  fmt::format("[{}] {} {} - Handler timed out", lua::requestId(x->info),
+                              x->request.method, x->request.path));
+  }
+  http::writeSimpleResponse(c->out, 500, http::kJson, "{\"error\":\"Handler timed out\"}",
+                            x->head_request, connectionHeader(c, x->request));
+  c->exchange = nullptr;
+  complete(x, 500);
+  c->parser.nextMessage();
+  process(c);
+  if (host_) host_->exchangeFinished(c);
+}
+
+void Processor::abort(Connection* c) {
+  Exchange* x = c->exchange;
+  if (!x) return;
+  if (vm_.loop()) vm_.loop()->disarm(&x->deadline);
+  vm_.abort(x->task);
+  c->exchange = nullptr;
+  releaseExchange(x);
 }
 
 }  // namespace rover::app

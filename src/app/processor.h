@@ -1,50 +1,84 @@
 // The HTTP side of a connection without its socket: parses what is in
-// `c->in`, routes, calls Lua and appends every response to `c->out`
-// (lua-api.md §5, §11). The worker does the I/O around it; fuzzers and
-// benchmarks drive it with bytes alone.
+// `c->in`, routes, runs handlers in their tasks and appends every response to
+// `c->out` (lua-api.md §5, §11). The worker does the I/O around it; fuzzers
+// and benchmarks drive it with bytes alone. A handler that waits leaves the
+// connection's exchange pending (process() stops there); when the loop has
+// resumed it to the end, the response is queued, the requests pipelined
+// behind it are processed, and the host is told to send.
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "app/connection.h"
+#include "app/exchange.h"
+#include "core/limits.h"
 #include "lua/vm.h"
 #include "router/router.h"
 
 namespace rover::app {
 
 struct ProcessorSettings {
-  int64_t body_size_limit = 1024 * 1024;
+  int64_t body_size_limit = core::kDefaultBodySizeLimit;
   int worker_id = 1;
+  uint64_t handler_timeout_ms = core::kHandlerTimeoutMs;
+};
+
+// The driver of the connections (the worker): told when an exchange that
+// waited has finished, so it sends what was queued and reads again.
+class ProcessorHost {
+ public:
+  virtual void exchangeFinished(Connection* c) = 0;
+
+ protected:
+  ~ProcessorHost() = default;
 };
 
 class Processor {
  public:
-  Processor(lua::Vm& vm, const router::Router& router, const ProcessorSettings& settings)
-      : vm_(vm), router_(router), settings_(settings) {}
+  Processor(lua::Vm& vm, const router::Router& router, const ProcessorSettings& settings,
+            ProcessorHost* host = nullptr)
+      : vm_(vm), router_(router), settings_(settings), host_(host) {}
+  ~Processor();
 
   // Prepares a recycled connection for a new client.
   void open(Connection* c) const;
   // Handles every complete request in c->in (stopping while 1 MiB of output
-  // is pending) and drops the consumed input.
+  // is pending, or at a request whose handler waits) and drops the consumed
+  // input.
   void process(Connection* c);
   // Queues a transport rejection (Connection: close, then lingering close).
   void reject(Connection* c, int status) const;
+  // The connection is going away: its exchange (if any) is aborted, its
+  // handler never resumed.
+  void abort(Connection* c);
   // While draining, every response carries Connection: close.
   void setDraining(bool draining) { draining_ = draining; }
   // The worker's stop request, seen by handlers already running when it comes.
   void setStopFlag(const std::atomic<bool>* flag) { stop_flag_ = flag; }
 
+  // Exchange callbacks.
+  void finish(Exchange* x);
+  void timedOut(Exchange* x);
+
  private:
-  void dispatch(Connection* c, const http::Request& req);
+  // Returns false when the request's handler waits.
+  bool dispatch(Connection* c);
+  void complete(Exchange* x, int status);
+  http::ConnectionHeader connectionHeader(Connection* c, const http::Request& req) const;
   const char* peerText(Connection* c) const;
+  Exchange* acquire(Connection* c);
+  void releaseExchange(Exchange* x);
 
   lua::Vm& vm_;
   const router::Router& router_;
   ProcessorSettings settings_;
+  ProcessorHost* host_;
   bool draining_ = false;
   const std::atomic<bool>* stop_flag_ = nullptr;
-  http::Request request_;  // the request being answered (views into its connection)
-  router::Match match_;    // its route
+  std::vector<std::unique_ptr<Exchange>> exchanges_;
+  std::vector<Exchange*> free_exchanges_;
 };
 
 }  // namespace rover::app

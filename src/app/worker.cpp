@@ -18,12 +18,10 @@
 namespace rover::app {
 namespace {
 
-char kListenTag, kWakeTag;
 constexpr int kMaxEvents = 256;
-constexpr int kTickMs = 250;
+constexpr int kListenerRetryMs = 250;
 constexpr size_t kMaxSpareBuffers = 256;
-
-uint64_t nowMs() { return core::monotonicNs() / 1'000'000; }
+constexpr int kMsgStop = 1;
 
 // The request bytes of the next message have started arriving.
 bool messageStarted(Connection* c) {
@@ -32,70 +30,94 @@ bool messageStarted(Connection* c) {
 
 }  // namespace
 
-Worker::Worker(int id, std::unique_ptr<lua::Vm> vm, const WorkerSettings& settings)
+Worker::Worker(int id, std::unique_ptr<net::Loop> loop, std::unique_ptr<lua::Vm> vm,
+               const WorkerSettings& settings)
     : id_(id),
+      loop_(std::move(loop)),
       vm_(std::move(vm)),
       listen_fd_(-1),
       settings_(settings),
-      processor_(*vm_, router_, ProcessorSettings{settings.body_size_limit, id}) {
+      reactor_(loop_->reactor()),
+      processor_(*vm_, router_,
+                 ProcessorSettings{settings.body_size_limit, id, settings.handler_timeout_ms},
+                 this) {
   processor_.setStopFlag(&stop_requested_);
   timers_.setLength(kTimerIdle, settings.idle_timeout_ms);
   timers_.setLength(kTimerHead, settings.head_timeout_ms);
   timers_.setLength(kTimerBody, settings.body_timeout_ms);
   timers_.setLength(kTimerOutput, settings.output_timeout_ms);
   timers_.setLength(kTimerLinger, settings.linger_ms);
-  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
 Worker::~Worker() {
   for (Connection* c : conns_) {
+    processor_.abort(c);
     ::close(c->fd);
     delete c;
   }
   for (Connection* c : free_) delete c;
   for (Connection* c : pending_free_) delete c;
   if (listen_fd_ >= 0) ::close(listen_fd_);
-  ::close(wake_fd_);
 }
 
 void Worker::requestStop() {
   stop_requested_.store(true);
-  uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+  auto m = std::make_unique<net::InboxMessage>();
+  m->kind = kMsgStop;
+  loop_->inbox().post(std::move(m));
+}
+
+// The earliest deadline the loop must wake for besides its timer heap.
+uint64_t Worker::nextDeadline() const {
+  uint64_t d = timers_.nextDeadline();
+  if (listener_paused_ && listener_retry_ms_ < d) d = listener_retry_ms_;
+  if (draining_ && drain_deadline_ms_ < d) d = drain_deadline_ms_;
+  return d;
 }
 
 void Worker::run() {
-  reactor_.add(listen_fd_, EPOLLIN, &kListenTag);
-  reactor_.add(wake_fd_, EPOLLIN, &kWakeTag);
+  reactor_.add(listen_fd_, EPOLLIN, &listen_source_);
+  reactor_.add(loop_->inbox().fd(), EPOLLIN, &loop_->inboxSource());
   epoll_event events[kMaxEvents];
-  now_ms_ = nowMs();
+  loop_->updateNow();
   vm_->callHook("on_ready");
-  uint64_t next_tick = now_ms_ + kTickMs;
   for (;;) {
-    int n = reactor_.wait(events, kMaxEvents, kTickMs);
-    now_ms_ = nowMs();
+    int n = reactor_.wait(events, kMaxEvents, loop_->waitTimeoutMs(nextDeadline(), -1));
+    loop_->updateNow();
     for (int i = 0; i < n; ++i) {
-      void* owner = events[i].data.ptr;
-      if (owner == &kListenTag) {
-        onAccept();
-      } else if (owner == &kWakeTag) {
-        uint64_t v;
-        [[maybe_unused]] ssize_t r = ::read(wake_fd_, &v, sizeof v);
-        if (stop_requested_.load()) beginDrain();
-      } else {
-        auto* c = static_cast<Connection*>(owner);
-        if (c->fd >= 0) onEvent(c, events[i].events);
+      auto* src = static_cast<net::EventSource*>(events[i].data.ptr);
+      switch (src->source_kind) {
+        case net::SourceKind::kListener:
+          onAccept();
+          break;
+        case net::SourceKind::kInbox:
+          onInbox();
+          break;
+        case net::SourceKind::kConnection: {
+          auto* c = static_cast<Connection*>(src);
+          if (c->fd >= 0) onEvent(c, events[i].events);
+          break;
+        }
+        case net::SourceKind::kOutbound:
+          break;
       }
     }
+    sweep();
+    loop_->runDueTimers();
     for (Connection* c : pending_free_) free_.push_back(c);
     pending_free_.clear();
-    if (now_ms_ >= next_tick) {
-      sweep();
-      next_tick = now_ms_ + kTickMs;
-    }
-    if (draining_ && (conns_.empty() || now_ms_ >= drain_deadline_ms_)) break;
+    if (draining_ && (conns_.empty() || loop_->now() >= drain_deadline_ms_)) break;
   }
+  // Past the drain deadline: what is still running is aborted.
   while (!conns_.empty()) close(conns_.back());
+}
+
+void Worker::onInbox() {
+  std::vector<std::unique_ptr<net::InboxMessage>> msgs;
+  loop_->inbox().drain(&msgs);
+  for (auto& m : msgs) {
+    if (m->kind == kMsgStop) beginDrain();
+  }
 }
 
 void Worker::beginDrain() {
@@ -103,7 +125,7 @@ void Worker::beginDrain() {
   draining_ = true;
   processor_.setDraining(true);
   vm_->callHook("on_shutdown");
-  drain_deadline_ms_ = now_ms_ + static_cast<uint64_t>(settings_.drain_timeout_ms);
+  drain_deadline_ms_ = loop_->now() + static_cast<uint64_t>(settings_.drain_timeout_ms);
   if (listen_fd_ >= 0) {
     reactor_.remove(listen_fd_);
     ::close(listen_fd_);
@@ -112,7 +134,7 @@ void Worker::beginDrain() {
   for (size_t i = conns_.size(); i-- > 0;) {
     Connection* c = conns_[i];
     bool head_incomplete = c->state == ConnState::kOpen && c->parser.inHead();
-    if (c->pending() == 0 && (!messageStarted(c) || head_incomplete)) close(c);
+    if (c->pending() == 0 && !c->exchange && (!messageStarted(c) || head_incomplete)) close(c);
   }
 }
 
@@ -124,9 +146,10 @@ void Worker::onAccept() {
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        // Out of descriptors: stop accepting until the next tick (no busy loop).
+        // Out of descriptors: stop accepting for a while (no busy loop).
         reactor_.remove(listen_fd_);
         listener_paused_ = true;
+        listener_retry_ms_ = loop_->now() + kListenerRetryMs;
       }
       return;
     }
@@ -142,10 +165,10 @@ void Worker::onAccept() {
     c->fd = fd;
     c->peer = peer;
     processor_.open(c);
-    timers_.arm(c, kTimerIdle, now_ms_);
+    timers_.arm(c, kTimerIdle, loop_->now());
     c->index = static_cast<uint32_t>(conns_.size());
     conns_.push_back(c);
-    reactor_.add(fd, EPOLLIN, c);
+    reactor_.add(fd, EPOLLIN, static_cast<net::EventSource*>(c));
   }
 }
 
@@ -154,16 +177,33 @@ void Worker::onEvent(Connection* c, uint32_t events) {
     flush(c);
     if (c->fd < 0) return;
   }
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) onReadable(c);
+  if (c->exchange) {
+    onHandling(c, events);
+  } else if (c->state == ConnState::kLingering) {
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) onLingering(c);
+  } else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+    onReadable(c);
+  }
+}
+
+// A handler of this connection waits. Its request's views point into c->in,
+// so nothing is read; the socket is watched only for the peer going away,
+// which aborts the exchange (as nginx does for a client that closes early).
+void Worker::onHandling(Connection* c, uint32_t events) {
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) close(c);
+}
+
+void Worker::exchangeFinished(Connection* c) {
+  if (c->fd >= 0) flush(c);
+}
+
+void Worker::onLingering(Connection* c) {
+  char sink[4096];
+  ssize_t n = ::recv(c->fd, sink, sizeof sink, 0);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) close(c);
 }
 
 void Worker::onReadable(Connection* c) {
-  if (c->state == ConnState::kLingering) {
-    char sink[4096];
-    ssize_t n = ::recv(c->fd, sink, sizeof sink, 0);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) close(c);
-    return;
-  }
   lend(c->in);
   char* p = c->in.prepare(core::kReadChunkBytes);
   ssize_t n = ::recv(c->fd, p, c->in.tailroom(), 0);
@@ -211,14 +251,14 @@ void Worker::flush(Connection* c) {
       if (c->linger && !c->peer_eof) {
         ::shutdown(c->fd, SHUT_WR);
         c->state = ConnState::kLingering;
-        timers_.arm(c, kTimerLinger, now_ms_);
+        timers_.arm(c, kTimerLinger, loop_->now());
         break;
       }
       close(c);
       return;
     }
     // Output drained: serve requests that waited behind the output limit.
-    if (c->state == ConnState::kOpen && c->in.size() > c->parser.parsedUpTo()) {
+    if (c->state == ConnState::kOpen && !c->exchange && c->in.size() > c->parser.parsedUpTo()) {
       processor_.process(c);
       if (c->pending() > 0) continue;
     }
@@ -249,35 +289,49 @@ void Worker::reclaim(core::Buffer& b) {
 
 // Picks the timeout that applies to the connection's state (lua-api.md §11.2).
 void Worker::rearm(Connection* c, bool output_progressed) {
+  const uint64_t now_ms = loop_->now();
   if (c->state == ConnState::kLingering) return;  // armed once when entered
   if (c->pending() > 0) {
-    if (output_progressed || c->timer_kind != kTimerOutput) timers_.arm(c, kTimerOutput, now_ms_);
+    if (output_progressed || c->timer_kind != kTimerOutput) timers_.arm(c, kTimerOutput, now_ms);
+    return;
+  }
+  if (c->exchange) {  // timeouts.handler applies, not the transport's
+    timers_.disarm(c);
     return;
   }
   if (c->state != ConnState::kOpen) return;
   if (!messageStarted(c)) {
-    timers_.arm(c, kTimerIdle, now_ms_);
+    timers_.arm(c, kTimerIdle, now_ms);
   } else if (c->parser.inHead()) {
-    if (c->timer_kind != kTimerHead) timers_.arm(c, kTimerHead, now_ms_);
+    if (c->timer_kind != kTimerHead) timers_.arm(c, kTimerHead, now_ms);
   } else if (c->timer_kind != kTimerBody || c->body_period_bytes >= 1024) {
     c->body_period_bytes = 0;  // a new period starts
-    timers_.arm(c, kTimerBody, now_ms_);
+    timers_.arm(c, kTimerBody, now_ms);
   }
 }
 
+// Reading: EPOLLIN. Handling (an exchange waits): only EPOLLRDHUP, the peer
+// going away. Sending: EPOLLOUT as well.
 void Worker::updateInterest(Connection* c) {
   bool want_write = c->pending() > 0;
-  bool reading = c->state == ConnState::kLingering ||
-                 (c->state == ConnState::kOpen && c->pending() < core::kMaxPendingOutputBytes);
-  if (want_write == c->want_write && reading == c->reading) return;
+  bool handling = c->exchange != nullptr;
+  bool reading = !handling && (c->state == ConnState::kLingering ||
+                               (c->state == ConnState::kOpen &&
+                                c->pending() < core::kMaxPendingOutputBytes));
+  if (want_write == c->want_write && reading == c->reading && handling == c->watching_hangup) {
+    return;
+  }
   c->want_write = want_write;
   c->reading = reading;
-  uint32_t ev = (reading ? uint32_t{EPOLLIN} : 0u) | (want_write ? uint32_t{EPOLLOUT} : 0u);
-  reactor_.modify(c->fd, ev, c);
+  c->watching_hangup = handling;
+  uint32_t ev = (reading ? uint32_t{EPOLLIN} : 0u) | (want_write ? uint32_t{EPOLLOUT} : 0u) |
+                (handling ? uint32_t{EPOLLRDHUP} : 0u);
+  reactor_.modify(c->fd, ev, static_cast<net::EventSource*>(c));
 }
 
 void Worker::close(Connection* c) {
   if (c->fd < 0) return;
+  processor_.abort(c);  // a waiting handler is never resumed
   timers_.disarm(c);
   ::close(c->fd);
   c->fd = -1;
@@ -293,14 +347,15 @@ void Worker::close(Connection* c) {
   pending_free_.push_back(c);
 }
 
-// Expired timeouts (lua-api.md §11.2) and a paused listener, a few times a second.
+// Expired connection timeouts (lua-api.md §11.2) and a paused listener.
 void Worker::sweep() {
-  if (listener_paused_ && listen_fd_ >= 0) {
+  const uint64_t now_ms = loop_->now();
+  if (listener_paused_ && now_ms >= listener_retry_ms_) {
     listener_paused_ = false;
-    reactor_.add(listen_fd_, EPOLLIN, &kListenTag);
+    if (listen_fd_ >= 0) reactor_.add(listen_fd_, EPOLLIN, &listen_source_);
   }
   int kind;
-  while (net::TimerNode* n = timers_.popExpired(now_ms_, &kind)) {
+  while (net::TimerNode* n = timers_.popExpired(now_ms, &kind)) {
     auto* c = static_cast<Connection*>(n);
     if ((kind == kTimerHead || kind == kTimerBody) && c->state == ConnState::kOpen) {
       processor_.reject(c, 408);

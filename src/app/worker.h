@@ -1,7 +1,12 @@
-// A worker thread (ARCHITECTURE.md §1, §2): its own listening socket, epoll
-// reactor, Lua VM and router. Accepts, reads, parses, routes, calls Lua and
-// writes, all on this thread; nothing here is touched by another thread
-// except requestStop().
+// A worker thread (ARCHITECTURE.md §1, §2): its own listening socket, event
+// loop (epoll, timers, inbox), Lua VM and router. Accepts, reads, parses,
+// routes, runs handlers, resumes the ones that waited and writes, all on this
+// thread; nothing here is touched by another thread except requestStop()
+// (which posts to the inbox).
+//
+// A connection is a state machine (ConnState), one function per state:
+// reading (head and body, onReadable), handling (an exchange waits:
+// onHandling), sending (flush), closing, lingering (onLingering).
 #pragma once
 #include <atomic>
 #include <memory>
@@ -11,6 +16,7 @@
 #include "app/processor.h"
 #include "lua/vm.h"
 #include "core/limits.h"
+#include "net/loop.h"
 #include "net/reactor.h"
 #include "net/timers.h"
 #include "router/router.h"
@@ -18,6 +24,7 @@
 namespace rover::app {
 
 struct WorkerSettings {
+  uint64_t handler_timeout_ms = core::kHandlerTimeoutMs;
   int64_t body_size_limit = core::kDefaultBodySizeLimit;
   int drain_timeout_ms = 30'000;
   uint64_t head_timeout_ms = core::kHeadTimeoutMs;
@@ -27,9 +34,11 @@ struct WorkerSettings {
   uint64_t linger_ms = core::kLingerMs;
 };
 
-class Worker {
+class Worker final : ProcessorHost {
  public:
-  Worker(int id, std::unique_ptr<lua::Vm> vm, const WorkerSettings& settings);
+  // `loop` is the one `vm` was made with.
+  Worker(int id, std::unique_ptr<net::Loop> loop, std::unique_ptr<lua::Vm> vm,
+         const WorkerSettings& settings);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -44,8 +53,13 @@ class Worker {
 
  private:
   void onAccept();
+  void onInbox();
   void onEvent(Connection* c, uint32_t events);
   void onReadable(Connection* c);
+  void onHandling(Connection* c, uint32_t events);
+  void onLingering(Connection* c);
+  void exchangeFinished(Connection* c) override;
+  uint64_t nextDeadline() const;
   void flush(Connection* c);
   void updateInterest(Connection* c);
   void close(Connection* c);
@@ -56,11 +70,12 @@ class Worker {
   void beginDrain();
 
   int id_;
+  std::unique_ptr<net::Loop> loop_;  // first: outlives the VM's waits
   std::unique_ptr<lua::Vm> vm_;
   int listen_fd_;
-  int wake_fd_;
+  net::EventSource listen_source_{net::SourceKind::kListener};
   WorkerSettings settings_;
-  net::Reactor reactor_;
+  net::Reactor& reactor_;
   router::Router router_;
   Processor processor_;  // after router_ and vm_: it refers to both
   net::TimerLists<kTimerKinds> timers_;
@@ -69,10 +84,10 @@ class Worker {
   std::vector<Connection*> free_;
   std::vector<Connection*> pending_free_;  // closed during this event batch
   bool listener_paused_ = false;
+  uint64_t listener_retry_ms_ = 0;
   std::atomic<bool> stop_requested_{false};
   bool draining_ = false;
   uint64_t drain_deadline_ms_ = 0;
-  uint64_t now_ms_ = 0;
 };
 
 }  // namespace rover::app

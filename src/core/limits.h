@@ -19,6 +19,7 @@ inline constexpr int kIdleTimeoutMs = 30'000;         // silent close
 inline constexpr int kBodyTimeoutMs = 10'000;         // 408 if < 1 KiB per period
 inline constexpr int kOutputStallTimeoutMs = 30'000;  // close
 inline constexpr int kLingerMs = 2'000;               // discard input after a rejection
+inline constexpr int kHandlerTimeoutMs = 30'000;      // 500 "Handler timed out" (runtime-modules.md §6)
 
 inline constexpr int kJsonEncodeMaxDepth = 64;   // lua-api.md §9.1
 inline constexpr int kJsonDecodeMaxDepth = 512;  // lua-api.md §9.2

@@ -14,15 +14,18 @@ namespace {
 
 constexpr char kDead[] = "request context is no longer valid";
 
-thread_local CurrentRequest t_current;
+constexpr uint64_t kCtxMagic = 0x726f7665722e6374;  // "rover.ct"
 
-RequestInfo* checkCtx(lua_State* L, int idx) {
-  auto seq = reinterpret_cast<uintptr_t>(lua_touserdata(L, idx));
-  if (seq == 0 || seq != t_current.seq || lua_type(L, idx) != LUA_TLIGHTUSERDATA) {
+Task* checkCtxTask(lua_State* L, int idx) {
+  auto* h = static_cast<CtxHandle*>(lua_touserdata(L, idx));
+  if (!h || lua_type(L, idx) != LUA_TUSERDATA || lua_objlen(L, idx) != sizeof(CtxHandle) ||
+      h->magic != kCtxMagic || h->generation != h->task->generation || !h->task->info) {
     luaL_error(L, kDead);
   }
-  return t_current.info;
+  return h->task;
 }
+
+RequestInfo* checkCtx(lua_State* L, int idx) { return checkCtxTask(L, idx)->info; }
 
 void pushLower(lua_State* L, std::string_view s) {
   char small[128];
@@ -127,22 +130,22 @@ int ctxCheck(lua_State* L) {
 
 // ctx:set(key, value) / ctx:get(key): one table per request, made on first set.
 int ctxSet(lua_State* L) {
-  checkCtx(L, 1);
+  Task* t = checkCtxTask(L, 1);
   lua_settop(L, 3);
-  if (t_current.store_ref == LUA_NOREF) {
+  if (t->store_ref == LUA_NOREF) {
     lua_newtable(L);
-    t_current.store_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    t->store_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   }
-  lua_rawgeti(L, LUA_REGISTRYINDEX, t_current.store_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, t->store_ref);
   lua_insert(L, 2);
   lua_settable(L, 2);
   return 0;
 }
 
 int ctxGet(lua_State* L) {
-  checkCtx(L, 1);
-  if (t_current.store_ref == LUA_NOREF) return 0;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, t_current.store_ref);
+  Task* t = checkCtxTask(L, 1);
+  if (t->store_ref == LUA_NOREF) return 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, t->store_ref);
   lua_pushvalue(L, 2);
   lua_gettable(L, -2);
   return 1;
@@ -233,15 +236,23 @@ int bodyJson(lua_State* L) {
 
 
 // ctx.__index for what the prelude's Lua __index (server.lua, make_ctx) does
-// not answer itself: a ctx that is no longer valid (raises), ctx.path, the
-// client address and the protocol.
+// not answer itself: a ctx that is no longer valid (raises), a live ctx that
+// is not the one running (a suspended request's, used by a task), ctx.path,
+// the client address and the protocol. Upvalue 1: the ctx methods table.
 int ctxIndex(lua_State* L) {
   RequestInfo* info = checkCtx(L, 1);
   size_t len;
   const char* k = lua_tolstring(L, 2, &len);
   if (!k) return 0;
   std::string_view key(k, len);
-  if (key == "path") {
+  lua_pushvalue(L, 2);
+  lua_rawget(L, lua_upvalueindex(1));
+  if (!lua_isnil(L, -1)) return 1;
+  lua_pop(L, 1);
+  if (key == "method") {
+    std::string_view m = router::methodName(info->method);
+    lua_pushlstring(L, m.data(), m.size());
+  } else if (key == "path") {
     lua_pushlstring(L, info->request->path.data(), info->request->path.size());
   } else if (key == "client_ip" || key == "ip") {
     lua_pushstring(L, info->client_ip ? info->client_ip : "");
@@ -292,51 +303,43 @@ void addCtxNatives(lua_State* L, int natives) {
   }
 }
 
-CtxRefs installCtx(lua_State* L, int module_index) {
+CtxRefs installCtx(lua_State* L, int module_index, void* done) {
   const int top = lua_gettop(L);
   lua_getfield(L, module_index, "make_ctx");
-  lua_pushcfunction(L, ctxIndex);
-  lua_call(L, 1, 4);  // -> index, dispatch, CUR, NAMES
+  lua_getfield(L, module_index, "ctx_methods");
+  lua_pushcclosure(L, ctxIndex, 1);
+  lua_pushlightuserdata(L, done);
+  lua_call(L, 2, 5);  // -> index, dispatch, CUR, NAMES, runner
+  CtxRefs refs;
+  refs.runner = luaL_ref(L, LUA_REGISTRYINDEX);
   for (int m = 0; m < router::kMethodCount; ++m) {
     std::string_view name = router::methodName(static_cast<router::Method>(m));
     lua_pushlstring(L, name.data(), name.size());
     lua_rawseti(L, -2, m);
   }
   lua_pop(L, 1);
-  CtxRefs refs;
   refs.cur = luaL_ref(L, LUA_REGISTRYINDEX);
   refs.dispatch = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_pushlightuserdata(L, nullptr);
   lua_createtable(L, 0, 2);
-  lua_pushvalue(L, -3);
+  lua_pushvalue(L, -2);
   lua_setfield(L, -2, "__index");
   lua_pushliteral(L, "rover.ctx");
   lua_setfield(L, -2, "__metatable");
-  lua_setmetatable(L, -2);
+  refs.ctx_mt = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_settop(L, top);
   return refs;
 }
 
-CurrentRequest& currentRequest() { return t_current; }
-
-void beginRequest(lua_State* L, RequestInfo* info) {
-  static thread_local uint64_t next_seq = 0;
-  // Light userdata values must stay within 47 bits; 2^47 requests is beyond reach.
-  t_current.seq = ++next_seq;
-  t_current.info = info;
-  lua_pushlightuserdata(L, reinterpret_cast<void*>(static_cast<uintptr_t>(t_current.seq)));
+void beginRequest(lua_State* L, Task* t, int ctx_mt_ref) {
+  auto* h = static_cast<CtxHandle*>(lua_newuserdata(L, sizeof(CtxHandle)));
+  h->magic = kCtxMagic;
+  h->task = t;
+  h->generation = t->generation;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ctx_mt_ref);
+  lua_setmetatable(L, -2);
   // dispatch's method argument: the router's number (info->method was parsed
   // from the request's method text, so its name is that text)
-  lua_pushinteger(L, static_cast<int>(info->method));
-}
-
-void endRequest(lua_State* L) {
-  t_current.seq = 0;
-  t_current.info = nullptr;
-  if (t_current.store_ref != LUA_NOREF) {
-    luaL_unref(L, LUA_REGISTRYINDEX, t_current.store_ref);
-    t_current.store_ref = LUA_NOREF;
-  }
+  lua_pushinteger(L, static_cast<int>(t->info->method));
 }
 
 }  // namespace rover::lua

@@ -1,30 +1,31 @@
-// The request context (lua-api.md §6; ARCHITECTURE.md §2.5). `ctx` is a light
-// userdata holding the request's sequence number: nothing is allocated per
-// request. Its metatable (the one shared by light userdata, set once per VM)
-// resolves fields on access; tables are built only when asked for. A ctx
-// kept past its request carries an old number and raises
-// "request context is no longer valid" instead of reading freed memory.
+// The request context (lua-api.md §6; ARCHITECTURE.md §2.6). `ctx` is a
+// small userdata naming its request's task and run (slot + generation); its
+// metatable resolves fields on access; tables are built only when asked for.
+// A ctx kept past its request raises "request context is no longer valid"
+// instead of reading freed memory.
 #pragma once
 #include <cstdint>
 #include <string_view>
 
+#include "lua/task.h"
 #include "lua/vm.h"
 
 struct lua_State;
 
 namespace rover::lua {
 
-// The request being handled on this thread (one VM per worker thread).
-struct CurrentRequest {
-  uint64_t seq = 0;  // 0: none; ctx values carry the seq they were made for
-  RequestInfo* info = nullptr;
-  int store_ref = -2;  // ctx:set/get table (LUA_NOREF = -2 until the first set)
+// A ctx value: a full userdata of its own type (other light userdata in the
+// VM keep their own behaviour) naming a task and the generation of the run
+// it was made for. When the run ends the task's generation moves on, so a
+// ctx kept past its request (also across a suspension) raises.
+struct CtxHandle {
+  uint64_t magic;
+  Task* task;
+  uint32_t generation;
 };
-CurrentRequest& currentRequest();
-// Pushes a fresh ctx for `info` and the method argument of the prelude's
-// dispatch; endRequest() invalidates the ctx.
-void beginRequest(lua_State* L, RequestInfo* info);
-void endRequest(lua_State* L);
+// Pushes a fresh ctx for the request task `t` and the method argument of the
+// prelude's dispatch. `ctx_mt_ref` is the registry ref of ctx's metatable.
+void beginRequest(lua_State* L, Task* t, int ctx_mt_ref);
 
 // Adds the ctx_* and body_* natives to the table at `natives_index`.
 void addCtxNatives(lua_State* L, int natives_index);
@@ -32,10 +33,13 @@ void addCtxNatives(lua_State* L, int natives_index);
 struct CtxRefs {
   int cur = -2;       // CUR: [1] the live ctx, [2] its method string
   int dispatch = -2;  // dispatch(handler, ctx, method)
+  int runner = -2;    // the body every task coroutine runs (server.lua, make_ctx)
+  int ctx_mt = -2;    // ctx's metatable
 };
-// Installs the ctx metatable (as the light userdata metatable) with the
-// prelude's __index (module at `module_index`) in front of the native one.
-CtxRefs installCtx(lua_State* L, int module_index);
+// Makes ctx's metatable with the prelude's __index (module at
+// `module_index`) in front of the native one; `done` is the token a task's
+// runner yields when a run is over.
+CtxRefs installCtx(lua_State* L, int module_index, void* done);
 // The request id: X-Request-ID when valid, else generated (cached in info).
 std::string_view requestId(RequestInfo& info);
 

@@ -85,9 +85,8 @@ void Vm::write500(std::string_view message, RequestInfo& info, const ResponseOpt
   writeJsonError(500, expose_errors_ ? message : "Internal Server Error", opts, out);
 }
 
-void Vm::writeResult(int idx, RequestInfo& info, const ResponseOptions& opts, core::Buffer& out,
-                     int* status) {
-  lua_State* L = L_;
+void Vm::writeResult(lua_State* L, int idx, RequestInfo& info, const ResponseOptions& opts,
+                     core::Buffer& out, int* status) {
   std::string reason;
   switch (lua_type(L, idx)) {
     case LUA_TNIL:
@@ -131,9 +130,8 @@ void Vm::writeResult(int idx, RequestInfo& info, const ResponseOptions& opts, co
                             opts.connection);
 }
 
-void Vm::writeResponseObject(int first, RequestInfo& info, const ResponseOptions& opts,
-                             core::Buffer& out, int* status) {
-  lua_State* L = L_;
+void Vm::writeResponseObject(lua_State* L, int first, RequestInfo& info,
+                             const ResponseOptions& opts, core::Buffer& out, int* status) {
   const int ctype = first + 1, kind_idx = first + 2, payload = first + 3, headers = first + 4;
   const double number = lua_tonumber(L, first);
   if (!(number >= 100 && number <= 999)) {  // builders check; a forged object may not
@@ -166,9 +164,8 @@ void Vm::writeResponseObject(int first, RequestInfo& info, const ResponseOptions
   if (!opts.head_request && !http::statusHasNoBody(code)) out.append(body);
 }
 
-void Vm::writeErrorValue(int idx, RequestInfo& info, const ResponseOptions& opts,
-                         core::Buffer& out, int* status) {
-  lua_State* L = L_;
+void Vm::writeErrorValue(lua_State* L, int idx, RequestInfo& info,
+                         const ResponseOptions& opts, core::Buffer& out, int* status) {
   int top = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, error_response_ref_);
   lua_pushvalue(L, idx);
@@ -203,6 +200,32 @@ void Vm::writeErrorValue(int idx, RequestInfo& info, const ResponseOptions& opts
   http::writeSimpleResponse(out, code, http::kJson, scratch_.view(), opts.head_request,
                             opts.connection);
   lua_settop(L, top);
+}
+
+// After a request task's run is over its coroutine's stack holds
+//   kDone, ok, is_response, status, content type, kind, payload, headers
+// (is_response true: dispatch unpacked a response object) or
+//   kDone, ok, false, value      (any other return value)
+//   kDone, false, error value    (the handler raised)
+int Vm::respond(Task* t, const ResponseOptions& opts, core::Buffer& out) {
+  lua_State* L = t->co;
+  RequestInfo& info = *t->info;
+  int status = 500;
+  if (!lua_toboolean(L, 2)) {
+    clearCurrentCtx(L);  // the handler raised, so dispatch did not get to clear it
+    // error mapping calls Lua: on the main state, not the yielded coroutine
+    int top = lua_gettop(L_);
+    lua_pushvalue(L, 3);
+    lua_xmove(L, L_, 1);
+    writeErrorValue(L_, top + 1, info, opts, out, &status);
+    lua_settop(L_, top);
+  } else if (lua_toboolean(L, 3)) {
+    writeResponseObject(L, 4, info, opts, out, &status);
+  } else {
+    writeResult(L, 4, info, opts, out, &status);
+  }
+  lua_settop(L, 0);
+  return status;
 }
 
 }  // namespace rover::lua

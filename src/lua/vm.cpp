@@ -16,9 +16,14 @@ namespace rover::lua::prelude {
 extern const std::string_view k_server;
 extern const std::string_view k_guard;
 extern const std::string_view k_html;
+extern const std::string_view k_timers;
 }  // namespace rover::lua::prelude
 
 namespace rover::lua {
+
+void* taskDoneToken();                                   // lua/tasks.cpp
+void addTaskNatives(lua_State* L, int natives, Vm* vm);  // lua/tasks.cpp
+
 namespace {
 
 // Loads an embedded chunk, calls it with `nargs` arguments from the stack
@@ -95,7 +100,7 @@ bool runString(lua_State* L, const std::string& code) {
   return ok;
 }
 
-Vm::Vm(int worker_id, int worker_count) : worker_id_(worker_id) {
+Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id), loop_(loop) {
   L_ = luaL_newstate();
   if (!L_) throw std::runtime_error("cannot create Lua state");
   lua_State* L = L_;
@@ -109,6 +114,9 @@ Vm::Vm(int worker_id, int worker_count) : worker_id_(worker_id) {
   lua_setfield(L, natives, "json_encode");
   pushReasons(L);
   lua_setfield(L, natives, "reasons");
+  lua_pushcfunction(L, messageHandler);
+  lua_setfield(L, natives, "msgh");
+  addTaskNatives(L, natives, this);
 
   runPrelude(L, prelude::k_guard, "=rover.guard", 0);
   int guard = lua_gettop(L);
@@ -138,11 +146,22 @@ Vm::Vm(int worker_id, int worker_count) : worker_id_(worker_id) {
   lua_setfield(L, -2, "worker");
   lua_pushliteral(L, ROVER_VERSION);
   lua_setfield(L, -2, "version");
+  int rover = lua_gettop(L);
+  lua_pushvalue(L, natives);
+  lua_getfield(L, module, "message_of");
+  runPrelude(L, prelude::k_timers, "=rover.timers", 2);
+  for (const char* name : {"delay", "spawn", "interval"}) {
+    lua_getfield(L, -1, name);
+    lua_setfield(L, rover, name);
+  }
+  lua_pop(L, 1);
   lua_setglobal(L, "rover");
 
-  CtxRefs ctx_refs = installCtx(L, module);
+  CtxRefs ctx_refs = installCtx(L, module, taskDoneToken());
   ctx_cur_ref_ = ctx_refs.cur;
   dispatch_ref_ = ctx_refs.dispatch;
+  runner_ref_ = ctx_refs.runner;
+  ctx_mt_ref_ = ctx_refs.ctx_mt;
   lua_getfield(L, module, "RENDERER");
   renderer_mt_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_getfield(L, module, "error_response");
@@ -154,7 +173,11 @@ Vm::Vm(int worker_id, int worker_count) : worker_id_(worker_id) {
   lua_settop(L, 0);
 }
 
-Vm::~Vm() { lua_close(L_); }
+Vm::~Vm() {
+  // Waits of suspended tasks are registered with a loop that may outlive us.
+  for (auto& t : tasks_) t->cancelWaits();
+  lua_close(L_);
+}
 
 LoadResult Vm::load(const AppArgs& args, std::string* error) {
   lua_State* L = L_;
@@ -241,7 +264,8 @@ bool Vm::readConfig(const ConfigOverrides& ov, ServerConfig* out, std::string* e
                                                       {"idle", &out->idle_timeout},
                                                       {"body", &out->body_timeout},
                                                       {"output", &out->output_timeout},
-                                                      {"linger", &out->linger}};
+                                                      {"linger", &out->linger},
+                                                      {"handler", &out->handler_timeout}};
   for (auto& [key, field] : timeouts) {
     lua_getfield(L, -1, key);
     *field = lua_tonumber(L, -1);
@@ -296,46 +320,17 @@ bool Vm::buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std
 void Vm::callHook(const char* name) {
   lua_State* L = L_;
   if (root_ref_ < 0) return;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, msgh_ref_);
   lua_rawgeti(L, LUA_REGISTRYINDEX, root_ref_);
   lua_pushstring(L, name);
   lua_rawget(L, -2);
-  if (lua_isfunction(L, -1) && lua_pcall(L, 0, 0, -3) != 0) {
-    const char* msg = lua_tostring(L, -1);
-    core::logLine(core::LogLevel::kError, fmt::format("{} hook failed: {}", name, msg ? msg : "error"));
+  lua_remove(L, -2);
+  if (!lua_isfunction(L, -1)) {
+    lua_settop(L, 0);
+    return;
   }
+  std::string& label = hook_labels_.emplace_back(fmt::format("{} hook", name));
+  spawn(label.c_str());
   lua_settop(L, 0);
-}
-
-int Vm::handle(RequestInfo& info, const ResponseOptions& given, core::Buffer& out) {
-  lua_State* L = L_;
-  ResponseOptions opts = given;
-  int base = lua_gettop(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, msgh_ref_);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, dispatch_ref_);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, handlerRef(info.match->handler));
-  beginRequest(L, &info);  // ctx, method
-  int rc = lua_pcall(L, 3, 6, base + 1);
-  endRequest(L);  // a ctx kept by the app is dead from here on
-  if (opts.stopping && opts.stopping->load(std::memory_order_relaxed)) {
-    opts.connection = http::ConnectionHeader::kClose;
-  }
-  const int result = base + 2;  // above the message handler
-  int status = 500;
-  if (rc != 0) {
-    // the handler raised, so dispatch did not get to clear the live ctx
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ctx_cur_ref_);
-    lua_pushnil(L);
-    lua_rawseti(L, -2, 1);
-    lua_pop(L, 1);
-    writeErrorValue(result, info, opts, out, &status);
-  } else if (lua_toboolean(L, result)) {
-    writeResponseObject(result + 1, info, opts, out, &status);
-  } else {
-    writeResult(result + 1, info, opts, out, &status);
-  }
-  lua_settop(L, base);
-  return status;
 }
 
 }  // namespace rover::lua

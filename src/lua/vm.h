@@ -1,13 +1,18 @@
 // One LuaJIT state per worker (ARCHITECTURE.md §1, §3): the `rover` module,
-// the app file, its configuration and routes, and the single call path that
-// turns a routed request into response bytes. Owned and used by one thread.
+// the app file, its configuration and routes, the pool of task coroutines
+// every handler and background task runs in (lua/task.h), and the single call
+// path that turns a routed request into response bytes. Owned and used by one
+// thread.
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/buffer.h"
+#include "lua/task.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "router/router.h"
@@ -38,6 +43,7 @@ struct ServerConfig {
   double drain_timeout_secs = 30;
   // Transport timeouts in seconds (lua-api.md §11.2).
   double head_timeout = 10, idle_timeout = 30, body_timeout = 10, output_timeout = 30, linger = 2;
+  double handler_timeout = 30;  // runtime-modules.md §6
   std::vector<std::string> unknown_keys;
 };
 
@@ -62,9 +68,6 @@ struct RequestInfo {
 struct ResponseOptions {
   bool head_request = false;
   http::ConnectionHeader connection = http::ConnectionHeader::kNone;
-  // Set by another thread when a drain starts; checked once the handler has
-  // run, so a request in flight at that moment answers `Connection: close`.
-  const std::atomic<bool>* stopping = nullptr;
 };
 
 // Runs a snippet of Lua (startup only); returns false on error.
@@ -72,7 +75,10 @@ bool runString(lua_State* L, const std::string& code);
 
 class Vm {
  public:
-  Vm(int worker_id, int worker_count);
+  // `loop`: the worker's event loop that waits (rover.delay, ...) register
+  // with; nullptr for a VM that only runs handlers that never wait (tests,
+  // fuzzers), where waiting calls raise.
+  Vm(int worker_id, int worker_count, net::Loop* loop = nullptr);
   ~Vm();
   Vm(const Vm&) = delete;
   Vm& operator=(const Vm&) = delete;
@@ -84,25 +90,56 @@ class Vm {
   // Walks the route tree into `router`; handler ids index this VM's handlers.
   bool buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std::string* error);
   void setExposeErrors(bool expose) { expose_errors_ = expose; }
-  // Calls api.<name>() if the app defines it (on_start, on_ready,
-  // on_shutdown); errors are logged at ERROR and otherwise ignored.
+  // Runs api.<name>() as a task if the app defines it (on_start, on_ready,
+  // on_shutdown); errors are logged at ERROR and otherwise ignored. A hook
+  // that waits goes on as a background task.
   void callHook(const char* name);
 
-  // Calls the handler of a matched request and appends the whole response to
-  // `out`. Returns the status sent.
-  int handle(RequestInfo& info, const ResponseOptions& opts, core::Buffer& out);
+  // The request path (ARCHITECTURE.md §2.6-2.8): a pooled task runs the
+  // handler of a matched request in its coroutine. kDone: respond() writes
+  // the response, then release(). kSuspended: the task waits; the loop
+  // resumes it and, when it is done, tells info's owner (TaskOwner).
+  Task* acquireTask(TaskKind kind);
+  RunStatus startRequest(Task* t, RequestInfo& info, TaskOwner* owner);
+  // After kDone: appends the whole response to `out`; returns its status.
+  int respond(Task* t, const ResponseOptions& opts, core::Buffer& out);
+  void release(Task* t);
+  // Cancels what the task waits on and drops its coroutine, never to be
+  // resumed; releases the task.
+  void abort(Task* t);
+  // Resumes a suspended task whose wait is over (called from the loop).
+  void resume(Task* t);
+
+  // Runs the function on top of L_'s stack (popped) as a background task;
+  // `label` names it in error logs ("<label> failed: <message>").
+  Task* spawn(const char* label);
+  // handle:cancel() of spawn/interval (no-op once the task has ended).
+  void cancel(Task* t, uint32_t generation);
+
+  net::Loop* loop() { return loop_; }
+  // The task whose coroutine is running, or nullptr (load time, hooks).
+  Task* currentTask() { return current_; }
+  size_t suspendedTasks() const { return suspended_count_; }
 
   lua_State* state() { return L_; }
 
  private:
   int handlerRef(int id) const { return handler_refs_[id]; }
-  void writeResult(int index, RequestInfo& info, const ResponseOptions& opts, core::Buffer& out,
-                   int* status);
+  void ensureCoroutine(Task* t);
+  RunStatus run(Task* t, int nargs);
+  void finishBackground(Task* t);
+  void dropCoroutine(Task* t);
+  void setCurrentCtx(lua_State* L, Task* t);
+  void clearCurrentCtx(lua_State* L);
+  std::string errorMessage(lua_State* from, int idx);
+
+  void writeResult(lua_State* L, int index, RequestInfo& info, const ResponseOptions& opts,
+                   core::Buffer& out, int* status);
   // A response object's slots, unpacked by dispatch at first .. first + 4.
-  void writeResponseObject(int first, RequestInfo& info, const ResponseOptions& opts,
-                           core::Buffer& out, int* status);
-  void writeErrorValue(int err_index, RequestInfo& info, const ResponseOptions& opts,
-                       core::Buffer& out, int* status);
+  void writeResponseObject(lua_State* L, int first, RequestInfo& info,
+                           const ResponseOptions& opts, core::Buffer& out, int* status);
+  void writeErrorValue(lua_State* L, int err_index, RequestInfo& info,
+                       const ResponseOptions& opts, core::Buffer& out, int* status);
   void writeJsonError(int status, std::string_view message, const ResponseOptions& opts,
                       core::Buffer& out);
   void write500(std::string_view message, RequestInfo& info, const ResponseOptions& opts,
@@ -110,16 +147,24 @@ class Vm {
 
   lua_State* L_;
   int worker_id_;
+  net::Loop* loop_;
   int root_ref_ = -2;
-  int module_ref_ = -2;  // server.lua's M
+  int module_ref_ = -2;    // server.lua's M
   int ctx_cur_ref_ = -2;   // the prelude's CUR table (lua/ctx.h)
   int dispatch_ref_ = -2;  // the prelude's dispatch (lua/ctx.h)
+  int runner_ref_ = -2;    // the prelude's task runner
+  int ctx_mt_ref_ = -2;
   int renderer_mt_ref_ = -2;
   int error_response_ref_ = -2;
   int msgh_ref_ = -2;
   bool expose_errors_ = true;
   std::vector<int> handler_refs_;
   core::Buffer scratch_;
+  std::deque<std::string> hook_labels_;  // stable storage for Task::label
+  std::vector<std::unique_ptr<Task>> tasks_;
+  std::vector<Task*> free_tasks_;
+  Task* current_ = nullptr;
+  size_t suspended_count_ = 0;
 };
 
 }  // namespace rover::lua

@@ -43,6 +43,15 @@ class TimerLists {
     n->timer_kind = -1;
   }
 
+  // The earliest deadline of any kind, UINT64_MAX when none is armed.
+  uint64_t nextDeadline() const {
+    uint64_t d = UINT64_MAX;
+    for (const List& l : lists_) {
+      if (l.head && l.head->deadline_ms < d) d = l.head->deadline_ms;
+    }
+    return d;
+  }
+
   // Pops one expired node (disarmed; *kind says which timer) or nullptr.
   TimerNode* popExpired(uint64_t now_ms, int* kind) {
     for (int k = 0; k < Kinds; ++k) {

@@ -308,7 +308,7 @@ function M.validate_config(root, overrides)
   if drain ~= nil and not (drain > 0) then error("drain_timeout_secs must be a number > 0", 0) end
   out.drain_timeout_secs = drain or 30
   -- Rover extension: transport timeouts in seconds (lua-api.md §11.2 defaults).
-  out.timeouts = { head = 10, idle = 30, body = 10, output = 30, linger = 2 }
+  out.timeouts = { head = 10, idle = 30, body = 10, output = 30, linger = 2, handler = 30 }
   for k, v in pairs(merged.timeouts or {}) do
     if out.timeouts[k] == nil then error("Unknown timeouts key '" .. tostring(k) .. "'", 0) end
     if type(v) ~= "number" or not (v > 0) or v == huge then
@@ -480,20 +480,27 @@ M.ctx_methods = {
 --   index     ctx's __index (lua-api.md §6). In Lua so that the JIT compiles
 --             ctx.method and ctx:<method> into the handler's trace (a C __index
 --             ends the trace on every request). Anything else, and any ctx that
---             is not the live one (which raises "request context is no longer
---             valid"), goes to the native __index.
---   dispatch  what C calls for each request: dispatch(handler, ctx, method),
---             method = the router's method number (NAMES). The
---             handler call is inlined into dispatch's trace. It returns what C
---             needs without reading tables through the C API:
+--             is not the running one (which raises "request context is no
+--             longer valid" once its request is over), goes to the native
+--             __index.
+--   dispatch  what a request's task runs: dispatch(handler, ctx, method),
+--             method = the router's method number (NAMES). The handler call is
+--             inlined into dispatch's trace. It returns what C needs without
+--             reading tables through the C API:
 --               true, status, content type, kind, payload, headers  (response object)
 --               false, value                                        (anything else)
---             A handler that raises leaves CUR[1] set; C clears it then.
---   CUR       CUR[1] = the live ctx, CUR[2] = its method string.
+--             A handler that raises or waits leaves CUR[1] set; C clears it then
+--             (and sets it again when a waiting request resumes).
+--   CUR       CUR[1] = the running request's ctx, CUR[2] = its method string.
 --   NAMES     method number -> method string, filled by C.
-function M.make_ctx(native_index)
+--   runner    the body of every task coroutine (lua/tasks.cpp): runs f(a, b, c)
+--             under xpcall, yields DONE and the results, and loops with the
+--             next run's f, a, b, c (coroutines are reused, not created per
+--             request). A waiting call yields from inside f; C resumes it.
+function M.make_ctx(native_index, DONE)
   local CUR, NAMES = {}, {}
   local methods = M.ctx_methods
+  local yield, xpcall, msgh = coroutine.yield, xpcall, native.msgh
   local function index(ctx, k)
     if ctx == CUR[1] then
       if k == "method" then return CUR[2] end
@@ -512,7 +519,12 @@ function M.make_ctx(native_index)
     end
     return false, v
   end
-  return index, dispatch, CUR, NAMES
+  local function runner(f, a, b, c)
+    while true do
+      f, a, b, c = yield(DONE, xpcall(f, msgh, a, b, c))
+    end
+  end
+  return index, dispatch, CUR, NAMES, runner
 end
 
 return M

@@ -1,0 +1,85 @@
+// Tasks: the coroutines every handler, hook and background task runs in
+// (ARCHITECTURE.md §2.6-2.7, runtime-modules.md "Suspension" and §6). A task
+// is pooled by its Vm and reuses its coroutine from one run to the next, so a
+// handler that never waits costs one resume. A task that waits keeps its
+// registrations in `waits` (the cancel hooks); aborting it cancels them and
+// drops the coroutine, which is then never resumed.
+#pragma once
+#include <cstdint>
+
+#include "net/loop.h"
+
+struct lua_State;
+
+namespace rover::lua {
+
+struct RequestInfo;
+struct Task;
+class Vm;
+
+// Something a task waits on. cancel() undoes the registration with the loop.
+struct Wait {
+  Task* task = nullptr;
+  void (*cancel)(Wait*) = nullptr;
+  Wait* next_wait = nullptr;
+};
+
+// rover.delay: a timer.
+struct DelayWait : Wait {
+  net::Timer timer;
+};
+
+// Told when a request task has finished running (kDone after a resume).
+class TaskOwner {
+ public:
+  virtual void taskFinished(Task* t) = 0;
+
+ protected:
+  ~TaskOwner() = default;
+};
+
+enum class TaskKind : uint8_t { kRequest, kBackground };
+enum class RunStatus : uint8_t { kDone, kSuspended };
+
+struct Task {
+  Vm* vm = nullptr;
+  lua_State* co = nullptr;  // nullptr until first use, or after an abort
+  int co_ref = -2;          // registry ref keeping `co` alive
+  uint32_t generation = 1;  // bumped when a run ends: ctx handles of older runs are dead
+  TaskKind kind = TaskKind::kRequest;
+  bool in_use = false;
+  bool suspended = false;
+  bool co_dead = false;    // the coroutine must not run again (dropped at release)
+  bool cancelled = false;  // background: cancel() while it ran
+  RequestInfo* info = nullptr;  // request tasks: what ctx reads
+  TaskOwner* owner = nullptr;   // request tasks
+  int ctx_ref = -2;    // request tasks while suspended: their ctx
+  int store_ref = -2;  // ctx:set/get table (made on first set)
+  const char* label = nullptr;  // background: names it in error logs
+  Wait* waits = nullptr;
+  DelayWait delay;
+
+  void addWait(Wait* w) {
+    w->task = this;
+    w->next_wait = waits;
+    waits = w;
+  }
+  void removeWait(Wait* w) {
+    for (Wait** p = &waits; *p; p = &(*p)->next_wait) {
+      if (*p == w) {
+        *p = w->next_wait;
+        w->next_wait = nullptr;
+        return;
+      }
+    }
+  }
+  void cancelWaits() {
+    while (Wait* w = waits) {
+      waits = w->next_wait;
+      w->next_wait = nullptr;
+      w->cancel(w);
+    }
+  }
+};
+
+}  // namespace rover::lua

@@ -1,0 +1,328 @@
+// Tasks and the one suspend/resume recipe (ARCHITECTURE.md §2.6-2.7, STYLE.md
+// habit 12), and the natives of runtime-modules.md §6 built on it.
+//
+// A task's coroutine runs the prelude's runner (server.lua, make_ctx): it
+// calls f(a, b, c) under xpcall and yields the token kDone with the results,
+// then loops. A waiting call yields anything else from inside f, after
+// registering its Wait on the task. So after lua_resume:
+//   yielded kDone, ok, results...  -> the run is over (kDone)
+//   yielded with a Wait registered -> the task waits (kSuspended)
+//   anything else (an error that escaped xpcall, a bare coroutine.yield in
+//   app code)                       -> the run is over with an error; the
+//                                      coroutine is not reused
+#include <fmt/format.h>
+
+#include <cmath>
+#include <lua.hpp>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "lua/ctx.h"
+#include "lua/vm.h"
+
+namespace rover::lua {
+namespace {
+
+char kDoneToken;
+constexpr const char* kYieldOutsideWait =
+    "attempt to yield from a handler or task outside a waiting call";
+
+bool isDone(lua_State* co) { return lua_gettop(co) >= 2 && lua_touserdata(co, 1) == &kDoneToken; }
+
+Vm* vmOf(lua_State* L) { return static_cast<Vm*>(lua_touserdata(L, lua_upvalueindex(1))); }
+
+// The task whose coroutine is L, or nullptr (load time, a hook run from C, or
+// a coroutine the app made itself: yielding there would not reach our loop).
+Task* runningTask(lua_State* L, Vm* vm) {
+  Task* t = vm->currentTask();
+  return t && t->co == L ? t : nullptr;
+}
+
+void delayFired(net::Timer* timer) {
+  auto* w = reinterpret_cast<DelayWait*>(reinterpret_cast<char*>(timer) -
+                                         offsetof(DelayWait, timer));
+  Task* t = w->task;
+  t->removeWait(w);
+  t->vm->resume(t);
+}
+
+void delayCancel(Wait* w) {
+  auto* d = static_cast<DelayWait*>(w);
+  d->task->vm->loop()->disarm(&d->timer);
+}
+
+// rover.delay(ms): the recipe in five steps.
+int luaDelay(lua_State* L) {
+  Vm* vm = vmOf(L);
+  Task* t = runningTask(L, vm);                                  // 1. check
+  if (!t || !vm->loop()) return luaL_error(L, "rover.delay must be called inside a handler or task");
+  double ms = luaL_checknumber(L, 1);
+  if (!(ms >= 0) || std::isinf(ms)) return luaL_error(L, "rover.delay: ms must be a number >= 0");
+  net::Loop* loop = vm->loop();
+  t->delay.timer.fire = delayFired;                              // 2. register the event
+  // Rounded up from the exact clock, so the wait is never shorter than ms.
+  uint64_t due_ns = core::monotonicNs() + static_cast<uint64_t>(ms * 1e6);
+  loop->arm(&t->delay.timer, (due_ns + 999'999) / 1'000'000);
+  t->delay.cancel = delayCancel;                                 //    and its cancel hook
+  t->addWait(&t->delay);
+  return lua_yield(L, 0);                                        // 3. yield; 4. the loop resumes
+}
+
+// Handles returned by spawn and interval: { task, generation } with :cancel().
+struct TaskHandle {
+  Task* task;
+  uint32_t generation;
+};
+
+int luaSpawn(lua_State* L) {
+  Vm* vm = vmOf(L);
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  const char* label = luaL_optstring(L, 2, "rover.spawn task");
+  lua_settop(L, 1);
+  // The Vm's own state runs spawn: move the function there.
+  lua_State* M = vm->state();
+  if (M != L) lua_xmove(L, M, 1);
+  Task* t = vm->spawn(label);
+  auto* h = static_cast<TaskHandle*>(lua_newuserdata(L, sizeof(TaskHandle)));
+  h->task = t;
+  h->generation = t ? t->generation : 0;
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+int luaCancel(lua_State* L) {
+  Vm* vm = vmOf(L);
+  auto* h = static_cast<TaskHandle*>(luaL_checkudata(L, 1, "rover.task"));
+  if (h->task) vm->cancel(h->task, h->generation);
+  return 0;
+}
+
+int luaNowMs(lua_State* L) {
+  Vm* vm = vmOf(L);
+  lua_pushnumber(L, vm->loop() ? static_cast<double>(vm->loop()->updateNow()) : 0.0);
+  return 1;
+}
+
+int luaLogError(lua_State* L) {
+  size_t len;
+  const char* s = luaL_checklstring(L, 1, &len);
+  if (core::logEnabled(core::LogLevel::kError)) core::logLine(core::LogLevel::kError, {s, len});
+  return 0;
+}
+
+}  // namespace
+
+void* taskDoneToken() { return &kDoneToken; }
+
+void addTaskNatives(lua_State* L, int natives, Vm* vm) {
+  lua_pushlightuserdata(L, vm);
+  lua_pushcclosure(L, luaDelay, 1);
+  lua_setfield(L, natives, "delay");
+  lua_pushlightuserdata(L, vm);
+  luaL_newmetatable(L, "rover.task");
+  lua_createtable(L, 0, 1);
+  lua_pushlightuserdata(L, vm);
+  lua_pushcclosure(L, luaCancel, 1);
+  lua_setfield(L, -2, "cancel");
+  lua_setfield(L, -2, "__index");
+  lua_pushliteral(L, "rover.task");
+  lua_setfield(L, -2, "__metatable");
+  lua_pushcclosure(L, luaSpawn, 2);
+  lua_setfield(L, natives, "spawn");
+  lua_pushlightuserdata(L, vm);
+  lua_pushcclosure(L, luaNowMs, 1);
+  lua_setfield(L, natives, "now_ms");
+  lua_pushcfunction(L, luaLogError);
+  lua_setfield(L, natives, "log_error");
+}
+
+Task* Vm::acquireTask(TaskKind kind) {
+  Task* t;
+  if (!free_tasks_.empty()) {
+    t = free_tasks_.back();
+    free_tasks_.pop_back();
+  } else {
+    tasks_.push_back(std::make_unique<Task>());
+    t = tasks_.back().get();
+    t->vm = this;
+  }
+  t->kind = kind;
+  t->in_use = true;
+  t->cancelled = false;
+  ensureCoroutine(t);
+  return t;
+}
+
+void Vm::ensureCoroutine(Task* t) {
+  if (t->co) return;
+  t->co = lua_newthread(L_);
+  t->co_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
+  lua_rawgeti(t->co, LUA_REGISTRYINDEX, runner_ref_);  // the body, below the first run's args
+}
+
+void Vm::dropCoroutine(Task* t) {
+  if (!t->co) return;
+  luaL_unref(L_, LUA_REGISTRYINDEX, t->co_ref);
+  t->co = nullptr;
+  t->co_ref = LUA_NOREF;
+}
+
+RunStatus Vm::startRequest(Task* t, RequestInfo& info, TaskOwner* owner) {
+  lua_State* co = t->co;
+  t->info = &info;
+  t->owner = owner;
+  lua_rawgeti(co, LUA_REGISTRYINDEX, dispatch_ref_);
+  lua_rawgeti(co, LUA_REGISTRYINDEX, handlerRef(info.match->handler));
+  beginRequest(co, t, ctx_mt_ref_);  // ctx, method
+  return run(t, 4);
+}
+
+Task* Vm::spawn(const char* label) {
+  Task* t = acquireTask(TaskKind::kBackground);
+  t->label = label;
+  lua_xmove(L_, t->co, 1);
+  lua_pushnil(t->co);
+  lua_pushnil(t->co);
+  lua_pushnil(t->co);
+  if (run(t, 4) == RunStatus::kDone) {
+    finishBackground(t);
+    return nullptr;
+  }
+  return t;
+}
+
+RunStatus Vm::run(Task* t, int nargs) {
+  lua_State* co = t->co;
+  Task* outer = current_;
+  current_ = t;
+  int rc = lua_resume(co, nargs);
+  current_ = outer;
+  if (rc == LUA_YIELD && isDone(co)) return RunStatus::kDone;
+  if (rc == LUA_YIELD && t->waits) {
+    if (t->cancelled) {  // cancelled while it ran: never resumed
+      abort(t);
+      return RunStatus::kSuspended;
+    }
+    t->suspended = true;
+    ++suspended_count_;
+    if (t->kind == TaskKind::kRequest) {
+      // Keep the ctx to make it the running one again on resume (dispatch set
+      // CUR[1] for this request; nothing else ran since).
+      lua_rawgeti(L_, LUA_REGISTRYINDEX, ctx_cur_ref_);
+      if (t->ctx_ref == LUA_NOREF) {
+        lua_rawgeti(L_, -1, 1);
+        t->ctx_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
+      }
+      lua_pushnil(L_);
+      lua_rawseti(L_, -2, 1);
+      lua_pop(L_, 1);
+    }
+    return RunStatus::kSuspended;
+  }
+  // An error that escaped the runner's xpcall (the coroutine is dead), or a
+  // yield with nothing to wait for: end the run with an error, drop the coroutine.
+  std::string msg = rc == LUA_YIELD ? kYieldOutsideWait : errorMessage(co, -1);
+  lua_settop(co, 0);
+  lua_pushlightuserdata(co, &kDoneToken);
+  lua_pushboolean(co, 0);
+  lua_pushlstring(co, msg.data(), msg.size());
+  t->cancelWaits();
+  t->co_dead = true;  // read until release(), which drops it
+  return RunStatus::kDone;
+}
+
+void Vm::resume(Task* t) {
+  t->suspended = false;
+  --suspended_count_;
+  lua_State* co = t->co;
+  lua_settop(co, 0);  // what the wait yielded; delay returns nothing
+  if (t->kind == TaskKind::kRequest) setCurrentCtx(co, t);
+  if (run(t, 0) == RunStatus::kSuspended) return;
+  if (t->kind == TaskKind::kRequest) {
+    t->owner->taskFinished(t);
+  } else {
+    finishBackground(t);
+  }
+}
+
+void Vm::setCurrentCtx(lua_State* L, Task* t) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ctx_cur_ref_);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, t->ctx_ref);
+  lua_rawseti(L, -2, 1);
+  std::string_view m = router::methodName(t->info->method);
+  lua_pushlstring(L, m.data(), m.size());
+  lua_rawseti(L, -2, 2);
+  lua_pop(L, 1);
+}
+
+void Vm::clearCurrentCtx(lua_State* L) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ctx_cur_ref_);
+  lua_pushnil(L);
+  lua_rawseti(L, -2, 1);
+  lua_pop(L, 1);
+}
+
+std::string Vm::errorMessage(lua_State* from, int idx) {
+  lua_pushvalue(from, idx);
+  lua_xmove(from, L_, 1);
+  lua_rawgeti(L_, LUA_REGISTRYINDEX, module_ref_);
+  lua_getfield(L_, -1, "message_of");
+  lua_pushvalue(L_, -3);
+  std::string msg = "unknown error";
+  if (lua_pcall(L_, 1, 1, 0) == 0 && lua_isstring(L_, -1)) msg = lua_tostring(L_, -1);
+  lua_pop(L_, 3);
+  return msg;
+}
+
+void Vm::finishBackground(Task* t) {
+  lua_State* co = t->co;
+  if (!lua_toboolean(co, 2) && core::logEnabled(core::LogLevel::kError)) {
+    core::logLine(core::LogLevel::kError,
+                  fmt::format("{} failed: {}", t->label, errorMessage(co, 3)));
+  }
+  release(t);
+}
+
+void Vm::release(Task* t) {
+  if (t->co_dead) {  // the next run gets a new coroutine
+    dropCoroutine(t);
+    t->co_dead = false;
+  } else if (t->co) {
+    lua_settop(t->co, 0);
+  }
+  ++t->generation;
+  t->info = nullptr;
+  t->owner = nullptr;
+  t->in_use = false;
+  if (t->ctx_ref != LUA_NOREF) {
+    luaL_unref(L_, LUA_REGISTRYINDEX, t->ctx_ref);
+    t->ctx_ref = LUA_NOREF;
+  }
+  if (t->store_ref != LUA_NOREF) {
+    luaL_unref(L_, LUA_REGISTRYINDEX, t->store_ref);
+    t->store_ref = LUA_NOREF;
+  }
+  free_tasks_.push_back(t);
+}
+
+void Vm::abort(Task* t) {
+  t->cancelWaits();
+  if (t->suspended) {
+    t->suspended = false;
+    --suspended_count_;
+  }
+  t->co_dead = true;
+  release(t);
+}
+
+void Vm::cancel(Task* t, uint32_t generation) {
+  if (!t->in_use || t->generation != generation || t->kind != TaskKind::kBackground) return;
+  if (t->suspended) {
+    abort(t);
+  } else {
+    t->cancelled = true;  // running now: stopped at its next wait
+  }
+}
+
+}  // namespace rover::lua

@@ -1,0 +1,66 @@
+// A worker's event loop (ARCHITECTURE.md §1, §2.7): the epoll reactor, the
+// heap of timers at arbitrary deadlines, the inbox other threads post to, and
+// the loop's notion of "now". Every epoll registration names a typed
+// EventSource, so the worker dispatches on what fired, not on untyped
+// pointers. Owned by one worker thread (created on the main thread before the
+// worker's VM loads the app, so tasks started at load time can arm timers).
+#pragma once
+#include <cstdint>
+
+#include "net/inbox.h"
+#include "net/reactor.h"
+#include "net/timer_heap.h"
+
+namespace rover::net {
+
+enum class SourceKind : uint8_t { kListener, kConnection, kInbox, kOutbound };
+
+// Base of everything registered with the reactor (epoll data.ptr).
+struct EventSource {
+  explicit EventSource(SourceKind k) : source_kind(k) {}
+  SourceKind source_kind;
+};
+
+// A one-shot timer: fire(this) runs on the loop's thread once the deadline
+// has passed (the timer is disarmed first, so fire may re-arm it).
+struct Timer : HeapTimer {
+  void (*fire)(Timer*) = nullptr;
+};
+
+class Loop {
+ public:
+  Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  Reactor& reactor() { return reactor_; }
+  Inbox& inbox() { return inbox_; }
+  EventSource& inboxSource() { return inbox_source_; }
+
+  // Milliseconds on the monotonic clock, as of the last updateNow().
+  uint64_t now() const { return now_ms_; }
+  uint64_t updateNow();
+
+  void arm(Timer* t, uint64_t deadline_ms) { timers_.arm(t, deadline_ms); }
+  void armAfter(Timer* t, uint64_t ms) { timers_.arm(t, now_ms_ + ms); }
+  void disarm(Timer* t) { timers_.disarm(t); }
+  uint64_t nextDeadline() const { return timers_.nextDeadline(); }
+  size_t armedTimers() const { return timers_.size(); }
+
+  // Fires every timer due at now(); timers armed while firing for a deadline
+  // already past fire in this call too, in deadline order.
+  void runDueTimers();
+
+  // The epoll timeout that wakes the loop at the earliest of the timer heap's
+  // deadline and `other_deadline_ms`, capped at `cap_ms` (-1: no cap).
+  int waitTimeoutMs(uint64_t other_deadline_ms, int cap_ms) const;
+
+ private:
+  Reactor reactor_;
+  TimerHeap timers_;
+  Inbox inbox_;
+  EventSource inbox_source_{SourceKind::kInbox};
+  uint64_t now_ms_ = 0;
+};
+
+}  // namespace rover::net
