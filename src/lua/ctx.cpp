@@ -303,15 +303,13 @@ void addCtxNatives(lua_State* L, int natives) {
   }
 }
 
-CtxRefs installCtx(lua_State* L, int module_index, void* done) {
+CtxRefs installCtx(lua_State* L, int module_index) {
   const int top = lua_gettop(L);
   lua_getfield(L, module_index, "make_ctx");
   lua_getfield(L, module_index, "ctx_methods");
   lua_pushcclosure(L, ctxIndex, 1);
-  lua_pushlightuserdata(L, done);
-  lua_call(L, 2, 5);  // -> index, dispatch, CUR, NAMES, runner
+  lua_call(L, 1, 4);  // -> index, dispatch, CUR, NAMES
   CtxRefs refs;
-  refs.runner = luaL_ref(L, LUA_REGISTRYINDEX);
   for (int m = 0; m < router::kMethodCount; ++m) {
     std::string_view name = router::methodName(static_cast<router::Method>(m));
     lua_pushlstring(L, name.data(), name.size());

@@ -33,13 +33,11 @@ void addCtxNatives(lua_State* L, int natives_index);
 struct CtxRefs {
   int cur = -2;       // CUR: [1] the live ctx, [2] its method string
   int dispatch = -2;  // dispatch(handler, ctx, method)
-  int runner = -2;    // the body every task coroutine runs (server.lua, make_ctx)
   int ctx_mt = -2;    // ctx's metatable
 };
 // Makes ctx's metatable with the prelude's __index (module at
-// `module_index`) in front of the native one; `done` is the token a task's
-// runner yields when a run is over.
-CtxRefs installCtx(lua_State* L, int module_index, void* done);
+// `module_index`) in front of the native one.
+CtxRefs installCtx(lua_State* L, int module_index);
 // The request id: X-Request-ID when valid, else generated (cached in info).
 std::string_view requestId(RequestInfo& info);
 

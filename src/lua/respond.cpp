@@ -202,27 +202,26 @@ void Vm::writeErrorValue(lua_State* L, int idx, RequestInfo& info,
   lua_settop(L, top);
 }
 
-// After a request task's run is over its coroutine's stack holds
-//   kDone, ok, is_response, status, content type, kind, payload, headers
-// (is_response true: dispatch unpacked a response object) or
-//   kDone, ok, false, value      (any other return value)
-//   kDone, false, error value    (the handler raised)
+// After a request task's run is over its coroutine's stack holds what
+// dispatch returned:
+//   true, status, content type, kind, payload, headers  (a response object)
+//   false, value                                        (any other value)
+// or, when the handler raised (t->failed), the error value on top.
 int Vm::respond(Task* t, const ResponseOptions& opts, core::Buffer& out) {
   lua_State* L = t->co;
   RequestInfo& info = *t->info;
   int status = 500;
-  if (!lua_toboolean(L, 2)) {
-    clearCurrentCtx(L);  // the handler raised, so dispatch did not get to clear it
-    // error mapping calls Lua: on the main state, not the yielded coroutine
+  if (t->failed) {
+    clearCurrentCtx(L_);  // dispatch did not get to clear it
+    // error mapping calls Lua: on the main state, not the dead coroutine
     int top = lua_gettop(L_);
-    lua_pushvalue(L, 3);
     lua_xmove(L, L_, 1);
     writeErrorValue(L_, top + 1, info, opts, out, &status);
     lua_settop(L_, top);
-  } else if (lua_toboolean(L, 3)) {
-    writeResponseObject(L, 4, info, opts, out, &status);
+  } else if (lua_toboolean(L, 1)) {
+    writeResponseObject(L, 2, info, opts, out, &status);
   } else {
-    writeResult(L, 4, info, opts, out, &status);
+    writeResult(L, 2, info, opts, out, &status);
   }
   lua_settop(L, 0);
   return status;

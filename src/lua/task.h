@@ -1,7 +1,8 @@
 // Tasks: the coroutines every handler, hook and background task runs in
 // (ARCHITECTURE.md §2.6-2.7, runtime-modules.md "Suspension" and §6). A task
-// is pooled by its Vm and reuses its coroutine from one run to the next, so a
-// handler that never waits costs one resume. A task that waits keeps its
+// is pooled by its Vm and reuses its coroutine from one run to the next (a
+// coroutine whose function returned takes a new function and runs again), so
+// a handler that never waits costs one resume. A task that waits keeps its
 // registrations in `waits` (the cancel hooks); aborting it cancels them and
 // drops the coroutine, which is then never resumed.
 #pragma once
@@ -50,6 +51,7 @@ struct Task {
   bool in_use = false;
   bool suspended = false;
   bool co_dead = false;    // the coroutine must not run again (dropped at release)
+  bool failed = false;     // the last run raised: its error value is on top of co's stack
   bool cancelled = false;  // background: cancel() while it ran
   RequestInfo* info = nullptr;  // request tasks: what ctx reads
   TaskOwner* owner = nullptr;   // request tasks

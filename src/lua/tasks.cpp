@@ -1,15 +1,18 @@
 // Tasks and the one suspend/resume recipe (ARCHITECTURE.md §2.6-2.7, STYLE.md
 // habit 12), and the natives of runtime-modules.md §6 built on it.
 //
-// A task's coroutine runs the prelude's runner (server.lua, make_ctx): it
-// calls f(a, b, c) under xpcall and yields the token kDone with the results,
-// then loops. A waiting call yields anything else from inside f, after
-// registering its Wait on the task. So after lua_resume:
-//   yielded kDone, ok, results...  -> the run is over (kDone)
-//   yielded with a Wait registered -> the task waits (kSuspended)
-//   anything else (an error that escaped xpcall, a bare coroutine.yield in
-//   app code)                       -> the run is over with an error; the
-//                                      coroutine is not reused
+// A task's coroutine runs one function per run: the prelude's dispatch for a
+// request, the function given to spawn for a background task. A function
+// that returned leaves the coroutine reusable (LuaJIT resumes a finished
+// coroutine with the next function pushed), so runs cost a lua_resume, and a
+// request's JIT trace ends with a plain return to C. A waiting call yields
+// from inside the function after registering its Wait on the task. After
+// lua_resume:
+//   0 (returned)                   -> the run is over (kDone), results on the stack
+//   LUA_YIELD with a Wait          -> the task waits (kSuspended)
+//   an error, or a bare coroutine.yield in app code
+//                                  -> the run is over with an error (t->failed,
+//                                     the value on top); the coroutine is dropped
 #include <fmt/format.h>
 
 #include <cmath>
@@ -23,11 +26,8 @@
 namespace rover::lua {
 namespace {
 
-char kDoneToken;
 constexpr const char* kYieldOutsideWait =
     "attempt to yield from a handler or task outside a waiting call";
-
-bool isDone(lua_State* co) { return lua_gettop(co) >= 2 && lua_touserdata(co, 1) == &kDoneToken; }
 
 Vm* vmOf(lua_State* L) { return static_cast<Vm*>(lua_touserdata(L, lua_upvalueindex(1))); }
 
@@ -113,8 +113,6 @@ int luaLogError(lua_State* L) {
 
 }  // namespace
 
-void* taskDoneToken() { return &kDoneToken; }
-
 void addTaskNatives(lua_State* L, int natives, Vm* vm) {
   lua_pushlightuserdata(L, vm);
   lua_pushcclosure(L, luaDelay, 1);
@@ -158,7 +156,6 @@ void Vm::ensureCoroutine(Task* t) {
   if (t->co) return;
   t->co = lua_newthread(L_);
   t->co_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
-  lua_rawgeti(t->co, LUA_REGISTRYINDEX, runner_ref_);  // the body, below the first run's args
 }
 
 void Vm::dropCoroutine(Task* t) {
@@ -175,17 +172,14 @@ RunStatus Vm::startRequest(Task* t, RequestInfo& info, TaskOwner* owner) {
   lua_rawgeti(co, LUA_REGISTRYINDEX, dispatch_ref_);
   lua_rawgeti(co, LUA_REGISTRYINDEX, handlerRef(info.match->handler));
   beginRequest(co, t, ctx_mt_ref_);  // ctx, method
-  return run(t, 4);
+  return run(t, 3);
 }
 
 Task* Vm::spawn(const char* label) {
   Task* t = acquireTask(TaskKind::kBackground);
   t->label = label;
   lua_xmove(L_, t->co, 1);
-  lua_pushnil(t->co);
-  lua_pushnil(t->co);
-  lua_pushnil(t->co);
-  if (run(t, 4) == RunStatus::kDone) {
+  if (run(t, 0) == RunStatus::kDone) {
     finishBackground(t);
     return nullptr;
   }
@@ -198,7 +192,7 @@ RunStatus Vm::run(Task* t, int nargs) {
   current_ = t;
   int rc = lua_resume(co, nargs);
   current_ = outer;
-  if (rc == LUA_YIELD && isDone(co)) return RunStatus::kDone;
+  if (rc == 0) return RunStatus::kDone;
   if (rc == LUA_YIELD && t->waits) {
     if (t->cancelled) {  // cancelled while it ran: never resumed
       abort(t);
@@ -220,14 +214,15 @@ RunStatus Vm::run(Task* t, int nargs) {
     }
     return RunStatus::kSuspended;
   }
-  // An error that escaped the runner's xpcall (the coroutine is dead), or a
-  // yield with nothing to wait for: end the run with an error, drop the coroutine.
-  std::string msg = rc == LUA_YIELD ? kYieldOutsideWait : errorMessage(co, -1);
-  lua_settop(co, 0);
-  lua_pushlightuserdata(co, &kDoneToken);
-  lua_pushboolean(co, 0);
-  lua_pushlstring(co, msg.data(), msg.size());
+  if (rc == LUA_YIELD) {
+    lua_settop(co, 0);
+    lua_pushstring(co, kYieldOutsideWait);
+  } else if (core::logEnabled(core::LogLevel::kDebug)) {
+    luaL_traceback(L_, co, nullptr, 0);  // the dead coroutine's stack is intact
+    lua_setfield(L_, LUA_REGISTRYINDEX, "rover.traceback");
+  }
   t->cancelWaits();
+  t->failed = true;
   t->co_dead = true;  // read until release(), which drops it
   return RunStatus::kDone;
 }
@@ -277,9 +272,9 @@ std::string Vm::errorMessage(lua_State* from, int idx) {
 
 void Vm::finishBackground(Task* t) {
   lua_State* co = t->co;
-  if (!lua_toboolean(co, 2) && core::logEnabled(core::LogLevel::kError)) {
+  if (t->failed && core::logEnabled(core::LogLevel::kError)) {
     core::logLine(core::LogLevel::kError,
-                  fmt::format("{} failed: {}", t->label, errorMessage(co, 3)));
+                  fmt::format("{} failed: {}", t->label, errorMessage(co, -1)));
   }
   release(t);
 }
@@ -292,6 +287,7 @@ void Vm::release(Task* t) {
     lua_settop(t->co, 0);
   }
   ++t->generation;
+  t->failed = false;
   t->info = nullptr;
   t->owner = nullptr;
   t->in_use = false;

@@ -21,7 +21,6 @@ extern const std::string_view k_timers;
 
 namespace rover::lua {
 
-void* taskDoneToken();                                   // lua/tasks.cpp
 void addTaskNatives(lua_State* L, int natives, Vm* vm);  // lua/tasks.cpp
 
 namespace {
@@ -114,8 +113,6 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   lua_setfield(L, natives, "json_encode");
   pushReasons(L);
   lua_setfield(L, natives, "reasons");
-  lua_pushcfunction(L, messageHandler);
-  lua_setfield(L, natives, "msgh");
   addTaskNatives(L, natives, this);
 
   runPrelude(L, prelude::k_guard, "=rover.guard", 0);
@@ -157,10 +154,9 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   lua_pop(L, 1);
   lua_setglobal(L, "rover");
 
-  CtxRefs ctx_refs = installCtx(L, module, taskDoneToken());
+  CtxRefs ctx_refs = installCtx(L, module);
   ctx_cur_ref_ = ctx_refs.cur;
   dispatch_ref_ = ctx_refs.dispatch;
-  runner_ref_ = ctx_refs.runner;
   ctx_mt_ref_ = ctx_refs.ctx_mt;
   lua_getfield(L, module, "RENDERER");
   renderer_mt_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);

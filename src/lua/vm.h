@@ -152,7 +152,6 @@ class Vm {
   int module_ref_ = -2;    // server.lua's M
   int ctx_cur_ref_ = -2;   // the prelude's CUR table (lua/ctx.h)
   int dispatch_ref_ = -2;  // the prelude's dispatch (lua/ctx.h)
-  int runner_ref_ = -2;    // the prelude's task runner
   int ctx_mt_ref_ = -2;
   int renderer_mt_ref_ = -2;
   int error_response_ref_ = -2;

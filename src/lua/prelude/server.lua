@@ -493,14 +493,11 @@ M.ctx_methods = {
 --             (and sets it again when a waiting request resumes).
 --   CUR       CUR[1] = the running request's ctx, CUR[2] = its method string.
 --   NAMES     method number -> method string, filled by C.
---   runner    the body of every task coroutine (lua/tasks.cpp): runs f(a, b, c)
---             under xpcall, yields DONE and the results, and loops with the
---             next run's f, a, b, c (coroutines are reused, not created per
---             request). A waiting call yields from inside f; C resumes it.
-function M.make_ctx(native_index, DONE)
+-- dispatch is the body of a request's task coroutine (lua/tasks.cpp), so its
+-- trace ends with a return to C, as a plain call's would.
+function M.make_ctx(native_index)
   local CUR, NAMES = {}, {}
   local methods = M.ctx_methods
-  local yield, xpcall, msgh = coroutine.yield, xpcall, native.msgh
   local function index(ctx, k)
     if ctx == CUR[1] then
       if k == "method" then return CUR[2] end
@@ -519,12 +516,7 @@ function M.make_ctx(native_index, DONE)
     end
     return false, v
   end
-  local function runner(f, a, b, c)
-    while true do
-      f, a, b, c = yield(DONE, xpcall(f, msgh, a, b, c))
-    end
-  end
-  return index, dispatch, CUR, NAMES, runner
+  return index, dispatch, CUR, NAMES
 end
 
 return M
