@@ -129,6 +129,7 @@ bool Processor::dispatch(Connection* c) {
   http::Request& req = x->request;
   c->parser.request(c->in.data(), &req);
   x->t0_ns = core::logEnabled(core::LogLevel::kWarn) ? core::monotonicNs() : 0;
+  http::ConnectionHeader conn = connectionHeader(c, req);
   lua::RequestInfo& info = x->info;
   info.request = &req;
   info.worker_id = settings_.worker_id;
@@ -148,24 +149,27 @@ bool Processor::dispatch(Connection* c) {
     std::string body = fmt::format(
         "Invalid HTTP method '{}'. Valid methods: get, post, put, patch, delete, head, options",
         req.method);
-    http::writeSimpleResponse(c->out, 400, http::kTextPlain, body, false,
-                              connectionHeader(c, req));
+    http::writeSimpleResponse(c->out, 400, http::kTextPlain, body, false, conn);
   } else if (req.target == "*") {
     if (*method == router::Method::kOptions) {
       status = 204;
       http::writeStatusLine(c->out, 204);
       http::writeHeader(c->out, "Allow", router::allowHeader(0x7f));
-      http::finishHead(c->out, 204, 0, connectionHeader(c, req));
+      http::finishHead(c->out, 204, 0, conn);
     } else {
       status = 400;
-      http::writeSimpleResponse(c->out, 400, http::kTextPlain, "Bad Request", head,
-                                connectionHeader(c, req));
+      http::writeSimpleResponse(c->out, 400, http::kTextPlain, "Bad Request", head, conn);
     }
   } else if (router_.match(*method, req.path, &match)) {
     info.method = *method;
     info.client_ip = peerText(c);
-    x->task = vm_.acquireTask(lua::TaskKind::kRequest);
-    if (vm_.startRequest(x->task, info, x) == lua::RunStatus::kSuspended) {
+    lua::ResponseOptions opts;
+    opts.head_request = head;
+    opts.connection = conn;
+    opts.stopping = stop_flag_;
+    status = vm_.handle(info, x, opts, c->out, &x->task);
+    if (status == 0) {  // the handler waits
+      if (c->state == ConnState::kClosing) c->state = ConnState::kOpen;  // decided again at the end
       c->exchange = x;
       if (net::Loop* loop = vm_.loop()) {
         x->started_ms = loop->now();
@@ -173,26 +177,21 @@ bool Processor::dispatch(Connection* c) {
       }
       return false;
     }
-    lua::ResponseOptions opts;
-    opts.head_request = head;
-    opts.connection = connectionHeader(c, req);
-    status = vm_.respond(x->task, opts, c->out);
-    vm_.release(x->task);
+    if (stop_flag_ && stop_flag_->load(std::memory_order_relaxed)) c->state = ConnState::kClosing;
   } else if (match.allowed == 0) {
     status = 404;
-    http::writeSimpleResponse(c->out, 404, http::kTextPlain, "Route not found", head,
-                              connectionHeader(c, req));
+    http::writeSimpleResponse(c->out, 404, http::kTextPlain, "Route not found", head, conn);
   } else if (*method == router::Method::kOptions) {
     status = 204;
     http::writeStatusLine(c->out, 204);
     http::writeHeader(c->out, "Allow", router::allowHeader(match.allowed));
-    http::finishHead(c->out, 204, 0, connectionHeader(c, req));
+    http::finishHead(c->out, 204, 0, conn);
   } else {
     status = 405;
     http::writeStatusLine(c->out, 405);
     http::writeHeader(c->out, "Allow", router::allowHeader(match.allowed));
     http::writeHeader(c->out, "Content-Type", http::kTextPlain);
-    http::finishHead(c->out, 405, 18, connectionHeader(c, req));
+    http::finishHead(c->out, 405, 18, conn);
     if (!head) c->out.append("Method Not Allowed");
   }
   complete(x, status);

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fmt/format.h>
 
@@ -47,6 +48,9 @@ Worker::Worker(int id, std::unique_ptr<net::Loop> loop, std::unique_ptr<lua::Vm>
   timers_.setLength(kTimerBody, settings.body_timeout_ms);
   timers_.setLength(kTimerOutput, settings.output_timeout_ms);
   timers_.setLength(kTimerLinger, settings.linger_ms);
+  shortest_timer_ms_ = std::min({settings.idle_timeout_ms, settings.head_timeout_ms,
+                                 settings.body_timeout_ms, settings.output_timeout_ms,
+                                 settings.linger_ms});
 }
 
 Worker::~Worker() {
@@ -69,7 +73,7 @@ void Worker::requestStop() {
 
 // The earliest deadline the loop must wake for besides its timer heap.
 uint64_t Worker::nextDeadline() const {
-  uint64_t d = timers_.nextDeadline();
+  uint64_t d = next_sweep_ms_;
   if (listener_paused_ && listener_retry_ms_ < d) d = listener_retry_ms_;
   if (draining_ && drain_deadline_ms_ < d) d = drain_deadline_ms_;
   return d;
@@ -102,8 +106,12 @@ void Worker::run() {
           break;
       }
     }
-    sweep();
-    loop_->runDueTimers();
+    // Connection timeouts have fixed lengths, so a timer armed after a sweep
+    // expires no earlier than the shortest length from then: sweep only when
+    // something can have expired, not on every event batch.
+    if (loop_->now() >= next_sweep_ms_) sweep();
+    if (listener_paused_ && loop_->now() >= listener_retry_ms_) resumeListener();
+    if (loop_->nextDeadline() <= loop_->now()) loop_->runDueTimers();
     for (Connection* c : pending_free_) free_.push_back(c);
     pending_free_.clear();
     if (draining_ && (conns_.empty() || loop_->now() >= drain_deadline_ms_)) break;
@@ -347,13 +355,14 @@ void Worker::close(Connection* c) {
   pending_free_.push_back(c);
 }
 
-// Expired connection timeouts (lua-api.md §11.2) and a paused listener.
+void Worker::resumeListener() {
+  listener_paused_ = false;
+  if (listen_fd_ >= 0) reactor_.add(listen_fd_, EPOLLIN, &listen_source_);
+}
+
+// Expired connection timeouts (lua-api.md §11.2).
 void Worker::sweep() {
   const uint64_t now_ms = loop_->now();
-  if (listener_paused_ && now_ms >= listener_retry_ms_) {
-    listener_paused_ = false;
-    if (listen_fd_ >= 0) reactor_.add(listen_fd_, EPOLLIN, &listen_source_);
-  }
   int kind;
   while (net::TimerNode* n = timers_.popExpired(now_ms, &kind)) {
     auto* c = static_cast<Connection*>(n);
@@ -364,6 +373,7 @@ void Worker::sweep() {
       close(c);
     }
   }
+  next_sweep_ms_ = std::min(timers_.nextDeadline(), now_ms + shortest_timer_ms_);
 }
 
 }  // namespace rover::app

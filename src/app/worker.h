@@ -64,6 +64,7 @@ class Worker final : ProcessorHost {
   void updateInterest(Connection* c);
   void close(Connection* c);
   void sweep();
+  void resumeListener();
   void rearm(Connection* c, bool output_progressed);
   void lend(core::Buffer& b);
   void reclaim(core::Buffer& b);
@@ -85,6 +86,8 @@ class Worker final : ProcessorHost {
   std::vector<Connection*> pending_free_;  // closed during this event batch
   bool listener_paused_ = false;
   uint64_t listener_retry_ms_ = 0;
+  uint64_t next_sweep_ms_ = 0;       // connection timers: nothing expires before
+  uint64_t shortest_timer_ms_ = 0;
   std::atomic<bool> stop_requested_{false};
   bool draining_ = false;
   uint64_t drain_deadline_ms_ = 0;

@@ -20,6 +20,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "http/response.h"
 #include "lua/ctx.h"
 #include "lua/vm.h"
 
@@ -148,7 +149,7 @@ Task* Vm::acquireTask(TaskKind kind) {
   t->kind = kind;
   t->in_use = true;
   t->cancelled = false;
-  ensureCoroutine(t);
+  if (!t->co) ensureCoroutine(t);
   return t;
 }
 
@@ -163,6 +164,32 @@ void Vm::dropCoroutine(Task* t) {
   luaL_unref(L_, LUA_REGISTRYINDEX, t->co_ref);
   t->co = nullptr;
   t->co_ref = LUA_NOREF;
+}
+
+int Vm::handle(RequestInfo& info, TaskOwner* owner, const ResponseOptions& given,
+               core::Buffer& out, Task** waiting) {
+  Task* t = hot_;
+  if (t && t->co) {
+    hot_ = nullptr;
+    t->in_use = true;
+  } else {
+    t = acquireTask(TaskKind::kRequest);
+  }
+  if (startRequest(t, info, owner) == RunStatus::kSuspended) {
+    *waiting = t;
+    return 0;
+  }
+  ResponseOptions opts = given;
+  if (opts.stopping && opts.stopping->load(std::memory_order_relaxed)) {
+    opts.connection = http::ConnectionHeader::kClose;
+  }
+  int status = respond(t, opts, out);
+  endRun(t);
+  if (hot_) {
+    free_tasks_.push_back(hot_);
+  }
+  hot_ = t;
+  return status;
 }
 
 RunStatus Vm::startRequest(Task* t, RequestInfo& info, TaskOwner* owner) {
@@ -280,10 +307,16 @@ void Vm::finishBackground(Task* t) {
 }
 
 void Vm::release(Task* t) {
+  endRun(t);
+  free_tasks_.push_back(t);
+}
+
+// A run is over: ctx handles of it are dead from here on.
+void Vm::endRun(Task* t) {
   if (t->co_dead) {  // the next run gets a new coroutine
     dropCoroutine(t);
     t->co_dead = false;
-  } else if (t->co) {
+  } else if (lua_gettop(t->co) != 0) {
     lua_settop(t->co, 0);
   }
   ++t->generation;
@@ -299,7 +332,6 @@ void Vm::release(Task* t) {
     luaL_unref(L_, LUA_REGISTRYINDEX, t->store_ref);
     t->store_ref = LUA_NOREF;
   }
-  free_tasks_.push_back(t);
 }
 
 void Vm::abort(Task* t) {

@@ -68,6 +68,9 @@ struct RequestInfo {
 struct ResponseOptions {
   bool head_request = false;
   http::ConnectionHeader connection = http::ConnectionHeader::kNone;
+  // Set by another thread when a drain starts; checked once the handler has
+  // run, so a request in flight at that moment answers `Connection: close`.
+  const std::atomic<bool>* stopping = nullptr;
 };
 
 // Runs a snippet of Lua (startup only); returns false on error.
@@ -101,6 +104,11 @@ class Vm {
   // resumes it and, when it is done, tells info's owner (TaskOwner).
   Task* acquireTask(TaskKind kind);
   RunStatus startRequest(Task* t, RequestInfo& info, TaskOwner* owner);
+  // The whole request path when the handler does not wait: returns the
+  // status of the response appended to `out`. When it waits: returns 0 and
+  // *waiting is its task (respond() and release() follow once it is done).
+  int handle(RequestInfo& info, TaskOwner* owner, const ResponseOptions& opts, core::Buffer& out,
+             Task** waiting);
   // After kDone: appends the whole response to `out`; returns its status.
   int respond(Task* t, const ResponseOptions& opts, core::Buffer& out);
   void release(Task* t);
@@ -126,6 +134,7 @@ class Vm {
  private:
   int handlerRef(int id) const { return handler_refs_[id]; }
   void ensureCoroutine(Task* t);
+  void endRun(Task* t);
   RunStatus run(Task* t, int nargs);
   void finishBackground(Task* t);
   void dropCoroutine(Task* t);
@@ -163,6 +172,7 @@ class Vm {
   std::vector<std::unique_ptr<Task>> tasks_;
   std::vector<Task*> free_tasks_;
   Task* current_ = nullptr;
+  Task* hot_ = nullptr;  // a free request task kept out of the pool for the next request
   size_t suspended_count_ = 0;
 };
 
