@@ -28,9 +28,8 @@ struct Connection : net::TimerNode, net::EventSource {
   Connection() : net::EventSource(net::SourceKind::kConnection) {}
   int fd = -1;
   ConnState state = ConnState::kOpen;
-  bool want_write = false;  // EPOLLOUT armed
-  bool reading = true;      // EPOLLIN armed
-  bool watching_hangup = false;  // EPOLLRDHUP armed (an exchange waits)
+  uint32_t events = 0;      // epoll interest: EPOLLIN (reading), EPOLLRDHUP (an exchange
+                            // waits), EPOLLOUT (output pending)
   bool peer_eof = false;
   bool linger = false;      // half-close and drain input after the last response
   size_t body_period_bytes = 0;  // body bytes in the current body-timeout period

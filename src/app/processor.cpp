@@ -1,5 +1,7 @@
 #include "app/processor.h"
 
+#include <sys/epoll.h>
+
 #include <fmt/format.h>
 
 #include "core/clock.h"
@@ -29,9 +31,7 @@ Processor::~Processor() {
 
 void Processor::open(Connection* c) const {
   c->state = ConnState::kOpen;
-  c->want_write = false;
-  c->reading = true;
-  c->watching_hangup = false;
+  c->events = EPOLLIN;
   c->peer_text[0] = '\0';
   c->peer_eof = false;
   c->linger = false;
@@ -88,26 +88,12 @@ const char* Processor::peerText(Connection* c) const {
   return c->peer_text;
 }
 
-Exchange* Processor::acquire(Connection* c) {
-  Exchange* x;
-  if (!free_exchanges_.empty()) {
-    x = free_exchanges_.back();
-    free_exchanges_.pop_back();
-  } else {
-    exchanges_.push_back(std::make_unique<Exchange>());
-    x = exchanges_.back().get();
-    x->processor = this;
-    x->deadline.fire = deadlineFired;
-  }
-  x->conn = c;
-  x->info.request_id_len = 0;
+Exchange* Processor::newExchange() {
+  exchanges_.push_back(std::make_unique<Exchange>());
+  Exchange* x = exchanges_.back().get();
+  x->processor = this;
+  x->deadline.fire = deadlineFired;
   return x;
-}
-
-void Processor::releaseExchange(Exchange* x) {
-  x->conn = nullptr;
-  x->task = nullptr;
-  free_exchanges_.push_back(x);
 }
 
 // Decided when the response is written, so a request that was in flight
@@ -198,18 +184,14 @@ bool Processor::dispatch(Connection* c) {
   return true;
 }
 
-// The response is queued: the request log line (lua-api.md §12), and the
-// exchange goes back to the pool.
-void Processor::complete(Exchange* x, int status) {
-  if (x->t0_ns) {
-    core::LogLevel level = status >= 400 ? core::LogLevel::kWarn : core::LogLevel::kInfo;
-    if (core::logEnabled(level)) {
-      double ms = static_cast<double>(core::monotonicNs() - x->t0_ns) / 1e6;
-      core::logLine(level, fmt::format("[{}] {} {} - {} in {:.2f}ms", lua::requestId(x->info),
-                                       x->request.method, x->request.path, status, ms));
-    }
+// The request log line (lua-api.md §12), once the response is queued.
+void Processor::logRequest(Exchange* x, int status) {
+  core::LogLevel level = status >= 400 ? core::LogLevel::kWarn : core::LogLevel::kInfo;
+  if (core::logEnabled(level)) {
+    double ms = static_cast<double>(core::monotonicNs() - x->t0_ns) / 1e6;
+    core::logLine(level, fmt::format("[{}] {} {} - {} in {:.2f}ms", lua::requestId(x->info),
+                                     x->request.method, x->request.path, status, ms));
   }
-  releaseExchange(x);
 }
 
 // A handler that waited has returned (called from the loop, via its task).

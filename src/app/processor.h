@@ -65,11 +65,32 @@ class Processor {
  private:
   // Returns false when the request's handler waits.
   bool dispatch(Connection* c);
-  void complete(Exchange* x, int status);
   http::ConnectionHeader connectionHeader(Connection* c, const http::Request& req) const;
   const char* peerText(Connection* c) const;
-  Exchange* acquire(Connection* c);
-  void releaseExchange(Exchange* x);
+  Exchange* newExchange();
+  void logRequest(Exchange* x, int status);
+  Exchange* acquire(Connection* c) {
+    Exchange* x;
+    if (free_exchanges_.empty()) {
+      x = newExchange();
+    } else {
+      x = free_exchanges_.back();
+      free_exchanges_.pop_back();
+    }
+    x->conn = c;
+    x->info.request_id_len = 0;
+    return x;
+  }
+  void releaseExchange(Exchange* x) {
+    x->conn = nullptr;
+    x->task = nullptr;
+    free_exchanges_.push_back(x);
+  }
+  // The response is queued: log it, and the exchange goes back to the pool.
+  void complete(Exchange* x, int status) {
+    if (x->t0_ns) logRequest(x, status);
+    releaseExchange(x);
+  }
 
   lua::Vm& vm_;
   const router::Router& router_;

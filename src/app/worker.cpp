@@ -321,19 +321,18 @@ void Worker::rearm(Connection* c, bool output_progressed) {
 // Reading: EPOLLIN. Handling (an exchange waits): only EPOLLRDHUP, the peer
 // going away. Sending: EPOLLOUT as well.
 void Worker::updateInterest(Connection* c) {
-  bool want_write = c->pending() > 0;
-  bool handling = c->exchange != nullptr;
-  bool reading = !handling && (c->state == ConnState::kLingering ||
-                               (c->state == ConnState::kOpen &&
-                                c->pending() < core::kMaxPendingOutputBytes));
-  if (want_write == c->want_write && reading == c->reading && handling == c->watching_hangup) {
-    return;
+  uint32_t ev;
+  if (c->exchange) {
+    ev = EPOLLRDHUP;
+  } else if (c->state == ConnState::kLingering ||
+             (c->state == ConnState::kOpen && c->pending() < core::kMaxPendingOutputBytes)) {
+    ev = EPOLLIN;
+  } else {
+    ev = 0;
   }
-  c->want_write = want_write;
-  c->reading = reading;
-  c->watching_hangup = handling;
-  uint32_t ev = (reading ? uint32_t{EPOLLIN} : 0u) | (want_write ? uint32_t{EPOLLOUT} : 0u) |
-                (handling ? uint32_t{EPOLLRDHUP} : 0u);
+  if (c->pending() > 0) ev |= EPOLLOUT;
+  if (ev == c->events) return;
+  c->events = ev;
   reactor_.modify(c->fd, ev, static_cast<net::EventSource*>(c));
 }
 

@@ -14,15 +14,20 @@ namespace {
 
 constexpr char kDead[] = "request context is no longer valid";
 
-constexpr uint64_t kCtxMagic = 0x726f7665722e6374;  // "rover.ct"
+constexpr int kTypeCdata = 10;  // LuaJIT's lua_type() of an FFI cdata
 
+// Every ctx native has the Vm as upvalue 1.
 Task* checkCtxTask(lua_State* L, int idx) {
-  auto* h = static_cast<CtxHandle*>(lua_touserdata(L, idx));
-  if (!h || lua_type(L, idx) != LUA_TUSERDATA || lua_objlen(L, idx) != sizeof(CtxHandle) ||
-      h->magic != kCtxMagic || h->generation != h->task->generation || !h->task->info) {
-    luaL_error(L, kDead);
+  if (lua_type(L, idx) == kTypeCdata) {
+    auto* h = static_cast<const CtxHandle*>(lua_topointer(L, idx));
+    auto* vm = static_cast<Vm*>(lua_touserdata(L, lua_upvalueindex(1)));
+    if (h && h->magic == kCtxMagic) {
+      Task* t = vm->taskAt(h->slot);
+      if (t && t->generation == h->generation && t->info) return t;
+    }
   }
-  return h->task;
+  luaL_error(L, kDead);
+  return nullptr;
 }
 
 RequestInfo* checkCtx(lua_State* L, int idx) { return checkCtxTask(L, idx)->info; }
@@ -82,7 +87,7 @@ int ctxHeaders(lua_State* L) {
     }
     lua_rawset(L, t);
   }
-  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushvalue(L, lua_upvalueindex(2));
   lua_setmetatable(L, t);
   return 1;
 }
@@ -238,7 +243,7 @@ int bodyJson(lua_State* L) {
 // ctx.__index for what the prelude's Lua __index (server.lua, make_ctx) does
 // not answer itself: a ctx that is no longer valid (raises), a live ctx that
 // is not the one running (a suspended request's, used by a task), ctx.path,
-// the client address and the protocol. Upvalue 1: the ctx methods table.
+// the client address and the protocol. Upvalue 2: the ctx methods table.
 int ctxIndex(lua_State* L) {
   RequestInfo* info = checkCtx(L, 1);
   size_t len;
@@ -246,7 +251,7 @@ int ctxIndex(lua_State* L) {
   if (!k) return 0;
   std::string_view key(k, len);
   lua_pushvalue(L, 2);
-  lua_rawget(L, lua_upvalueindex(1));
+  lua_rawget(L, lua_upvalueindex(2));
   if (!lua_isnil(L, -1)) return 1;
   lua_pop(L, 1);
   if (key == "method") {
@@ -284,12 +289,13 @@ std::string_view requestId(RequestInfo& info) {
   return {info.request_id, info.request_id_len};
 }
 
-void addCtxNatives(lua_State* L, int natives) {
+void addCtxNatives(lua_State* L, int natives, Vm* vm) {
   // headers() tables share one metatable for case-insensitive lookups.
+  lua_pushlightuserdata(L, vm);
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, headersIndex);
   lua_setfield(L, -2, "__index");
-  lua_pushcclosure(L, ctxHeaders, 1);
+  lua_pushcclosure(L, ctxHeaders, 2);
   lua_setfield(L, natives, "ctx_headers");
   const luaL_Reg fns[] = {
       {"ctx_query", ctxQuery},       {"ctx_params", ctxParams},     {"ctx_request_id", ctxRequestId},
@@ -298,16 +304,18 @@ void addCtxNatives(lua_State* L, int natives) {
       {"body_bytes", bodyBytes},     {"body_json", bodyJson},       {nullptr, nullptr},
   };
   for (const luaL_Reg* f = fns; f->name; ++f) {
-    lua_pushcfunction(L, f->func);
+    lua_pushlightuserdata(L, vm);
+    lua_pushcclosure(L, f->func, 1);
     lua_setfield(L, natives, f->name);
   }
 }
 
-CtxRefs installCtx(lua_State* L, int module_index) {
+CtxRefs installCtx(lua_State* L, int module_index, Vm* vm) {
   const int top = lua_gettop(L);
   lua_getfield(L, module_index, "make_ctx");
+  lua_pushlightuserdata(L, vm);
   lua_getfield(L, module_index, "ctx_methods");
-  lua_pushcclosure(L, ctxIndex, 1);
+  lua_pushcclosure(L, ctxIndex, 2);
   lua_call(L, 1, 4);  // -> index, dispatch, CUR, NAMES
   CtxRefs refs;
   for (int m = 0; m < router::kMethodCount; ++m) {
@@ -318,25 +326,15 @@ CtxRefs installCtx(lua_State* L, int module_index) {
   lua_pop(L, 1);
   refs.cur = luaL_ref(L, LUA_REGISTRYINDEX);
   refs.dispatch = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_createtable(L, 0, 2);
-  lua_pushvalue(L, -2);
-  lua_setfield(L, -2, "__index");
-  lua_pushliteral(L, "rover.ctx");
-  lua_setfield(L, -2, "__metatable");
-  refs.ctx_mt = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_settop(L, top);
   return refs;
 }
 
-void beginRequest(lua_State* L, Task* t, int ctx_mt_ref) {
-  auto* h = static_cast<CtxHandle*>(lua_newuserdata(L, sizeof(CtxHandle)));
-  h->magic = kCtxMagic;
-  h->task = t;
-  h->generation = t->generation;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, ctx_mt_ref);
-  lua_setmetatable(L, -2);
-  // dispatch's method argument: the router's number (info->method was parsed
-  // from the request's method text, so its name is that text)
+void beginRequest(lua_State* L, Task* t) {
+  lua_pushinteger(L, static_cast<lua_Integer>(t->slot));
+  lua_pushinteger(L, static_cast<lua_Integer>(t->generation));
+  // the router's number (info->method was parsed from the request's method
+  // text, so its name is that text)
   lua_pushinteger(L, static_cast<int>(t->info->method));
 }
 

@@ -14,30 +14,33 @@ struct lua_State;
 
 namespace rover::lua {
 
-// A ctx value: a full userdata of its own type (other light userdata in the
-// VM keep their own behaviour) naming a task and the generation of the run
-// it was made for. When the run ends the task's generation moves on, so a
-// ctx kept past its request (also across a suspension) raises.
+// A ctx value: an FFI cdata of its own type (struct rover_ctx; other
+// userdata in the VM keep their own behaviour) naming a task slot and the
+// generation of the run it was made for. dispatch (server.lua) makes it from
+// the two numbers C passes, in the handler's JIT trace. When the run ends the
+// task's generation moves on, so a ctx kept past its request (also across a
+// suspension) raises.
 struct CtxHandle {
-  uint64_t magic;
-  Task* task;
+  uint32_t magic;
+  uint32_t slot;
   uint32_t generation;
 };
-// Pushes a fresh ctx for the request task `t` and the method argument of the
-// prelude's dispatch. `ctx_mt_ref` is the registry ref of ctx's metatable.
-void beginRequest(lua_State* L, Task* t, int ctx_mt_ref);
+inline constexpr uint32_t kCtxMagic = 0x7c7a6f72;  // also in server.lua
+// Pushes dispatch's arguments after the handler for the request task `t`:
+// slot, generation, method.
+void beginRequest(lua_State* L, Task* t);
 
-// Adds the ctx_* and body_* natives to the table at `natives_index`.
-void addCtxNatives(lua_State* L, int natives_index);
+// Adds the ctx_* and body_* natives to the table at `natives_index`; they
+// resolve ctx values through `vm`'s tasks.
+void addCtxNatives(lua_State* L, int natives_index, Vm* vm);
 // Registry refs to what the prelude's make_ctx made (server.lua).
 struct CtxRefs {
   int cur = -2;       // CUR: [1] the live ctx, [2] its method string
   int dispatch = -2;  // dispatch(handler, ctx, method)
-  int ctx_mt = -2;    // ctx's metatable
 };
-// Makes ctx's metatable with the prelude's __index (module at
-// `module_index`) in front of the native one.
-CtxRefs installCtx(lua_State* L, int module_index);
+// Makes ctx's type (ffi.metatype) with the prelude's __index (module at
+// `module_index`) in front of the native one (which resolves through `vm`).
+CtxRefs installCtx(lua_State* L, int module_index, Vm* vm);
 // The request id: X-Request-ID when valid, else generated (cached in info).
 std::string_view requestId(RequestInfo& info);
 

@@ -44,6 +44,7 @@ enum class RunStatus : uint8_t { kDone, kSuspended };
 
 struct Task {
   Vm* vm = nullptr;
+  uint32_t slot = 0;  // index in the Vm's tasks (what a ctx names)
   lua_State* co = nullptr;  // nullptr until first use, or after an abort
   int co_ref = -2;          // registry ref keeping `co` alive
   uint32_t generation = 1;  // bumped when a run ends: ctx handles of older runs are dead

@@ -57,7 +57,7 @@ int luaDelay(lua_State* L) {
   Vm* vm = vmOf(L);
   Task* t = runningTask(L, vm);                                  // 1. check
   if (!t || !vm->loop()) return luaL_error(L, "rover.delay must be called inside a handler or task");
-  double ms = luaL_checknumber(L, 1);
+  double ms = lua_type(L, 1) == LUA_TNUMBER ? lua_tonumber(L, 1) : -1;
   if (!(ms >= 0) || std::isinf(ms)) return luaL_error(L, "rover.delay: ms must be a number >= 0");
   net::Loop* loop = vm->loop();
   t->delay.timer.fire = delayFired;                              // 2. register the event
@@ -145,6 +145,7 @@ Task* Vm::acquireTask(TaskKind kind) {
     tasks_.push_back(std::make_unique<Task>());
     t = tasks_.back().get();
     t->vm = this;
+    t->slot = static_cast<uint32_t>(tasks_.size() - 1);
   }
   t->kind = kind;
   t->in_use = true;
@@ -198,8 +199,8 @@ RunStatus Vm::startRequest(Task* t, RequestInfo& info, TaskOwner* owner) {
   t->owner = owner;
   lua_rawgeti(co, LUA_REGISTRYINDEX, dispatch_ref_);
   lua_rawgeti(co, LUA_REGISTRYINDEX, handlerRef(info.match->handler));
-  beginRequest(co, t, ctx_mt_ref_);  // ctx, method
-  return run(t, 3);
+  beginRequest(co, t);  // slot, generation, method
+  return run(t, 4);
 }
 
 Task* Vm::spawn(const char* label) {

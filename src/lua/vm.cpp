@@ -108,7 +108,7 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   // natives: C functions server.lua builds on.
   lua_newtable(L);
   int natives = lua_gettop(L);
-  addCtxNatives(L, natives);
+  addCtxNatives(L, natives, this);
   lua_pushcfunction(L, jsonEncode);
   lua_setfield(L, natives, "json_encode");
   pushReasons(L);
@@ -154,10 +154,9 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   lua_pop(L, 1);
   lua_setglobal(L, "rover");
 
-  CtxRefs ctx_refs = installCtx(L, module);
+  CtxRefs ctx_refs = installCtx(L, module, this);
   ctx_cur_ref_ = ctx_refs.cur;
   dispatch_ref_ = ctx_refs.dispatch;
-  ctx_mt_ref_ = ctx_refs.ctx_mt;
   lua_getfield(L, module, "RENDERER");
   renderer_mt_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_getfield(L, module, "error_response");

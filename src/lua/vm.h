@@ -125,6 +125,7 @@ class Vm {
   void cancel(Task* t, uint32_t generation);
 
   net::Loop* loop() { return loop_; }
+  Task* taskAt(uint32_t slot) { return slot < tasks_.size() ? tasks_[slot].get() : nullptr; }
   // The task whose coroutine is running, or nullptr (load time, hooks).
   Task* currentTask() { return current_; }
   size_t suspendedTasks() const { return suspended_count_; }
@@ -161,7 +162,6 @@ class Vm {
   int module_ref_ = -2;    // server.lua's M
   int ctx_cur_ref_ = -2;   // the prelude's CUR table (lua/ctx.h)
   int dispatch_ref_ = -2;  // the prelude's dispatch (lua/ctx.h)
-  int ctx_mt_ref_ = -2;
   int renderer_mt_ref_ = -2;
   int error_response_ref_ = -2;
   int msgh_ref_ = -2;

@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 
+#include "core/clock.h"
 #include "net/inbox.h"
 #include "net/reactor.h"
 #include "net/timer_heap.h"
@@ -39,7 +40,10 @@ class Loop {
 
   // Milliseconds on the monotonic clock, as of the last updateNow().
   uint64_t now() const { return now_ms_; }
-  uint64_t updateNow();
+  uint64_t updateNow() {
+    now_ms_ = core::monotonicNs() / 1'000'000;
+    return now_ms_;
+  }
 
   void arm(Timer* t, uint64_t deadline_ms) { timers_.arm(t, deadline_ms); }
   void armAfter(Timer* t, uint64_t ms) { timers_.arm(t, now_ms_ + ms); }
@@ -53,7 +57,15 @@ class Loop {
 
   // The epoll timeout that wakes the loop at the earliest of the timer heap's
   // deadline and `other_deadline_ms`, capped at `cap_ms` (-1: no cap).
-  int waitTimeoutMs(uint64_t other_deadline_ms, int cap_ms) const;
+  int waitTimeoutMs(uint64_t other_deadline_ms, int cap_ms) const {
+    uint64_t deadline = timers_.nextDeadline();
+    if (other_deadline_ms < deadline) deadline = other_deadline_ms;
+    if (deadline == UINT64_MAX) return cap_ms;
+    if (deadline <= now_ms_) return 0;
+    uint64_t wait = deadline - now_ms_;
+    if (cap_ms >= 0 && wait > static_cast<uint64_t>(cap_ms)) return cap_ms;
+    return wait > 1'000'000'000 ? 1'000'000'000 : static_cast<int>(wait);
+  }
 
  private:
   Reactor reactor_;

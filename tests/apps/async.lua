@@ -67,6 +67,20 @@ function api.wait.p_ms.get(ctx)
   return "waited " .. ctx:params().ms .. " " .. ctx.path
 end
 
+-- GET /seq/<tag>/<name>?ms=N records when it starts and ends;
+-- GET /seq_log/<tag> returns the record.
+local seq = {}
+function api.seq.p_tag.p_name.get(ctx)
+  local p = ctx:params()
+  local log = seq[p.tag] or {}
+  seq[p.tag] = log
+  log[#log + 1] = "start " .. p.name
+  rover.delay(tonumber(ctx:query().ms))
+  log[#log + 1] = "end " .. p.name
+  return p.name
+end
+function api.seq_log.p_tag.get(ctx) return seq[ctx:params().tag] or {} end
+
 -- Abandoned requests ----------------------------------------------------------
 
 -- GET /abandon/<tag>?ms=N: the client goes away during the wait; the code
@@ -213,7 +227,6 @@ function api.delay_arg.p_case.get(ctx)
 end
 function api.delay_zero.get(ctx)
   rover.delay(0)
-  rover.delay("1")  -- a numeric string is a number to Lua
   return "zero ok"
 end
 -- rover.delay inside a coroutine the app made itself cannot reach the loop.

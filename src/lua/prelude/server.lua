@@ -483,8 +483,10 @@ M.ctx_methods = {
 --             is not the running one (which raises "request context is no
 --             longer valid" once its request is over), goes to the native
 --             __index.
---   dispatch  what a request's task runs: dispatch(handler, ctx, method),
---             method = the router's method number (NAMES). The handler call is
+--   dispatch  what a request's task runs: dispatch(handler, slot,
+--             generation, method): makes the ctx (an FFI struct rover_ctx, so
+--             making it is a few instructions in the trace) and calls the
+--             handler; method = the router's method number (NAMES). The handler call is
 --             inlined into dispatch's trace. It returns what C needs without
 --             reading tables through the C API:
 --               true, status, content type, kind, payload, headers  (response object)
@@ -498,15 +500,21 @@ M.ctx_methods = {
 function M.make_ctx(native_index)
   local CUR, NAMES = {}, {}
   local methods = M.ctx_methods
+  local rawequal = rawequal
   local function index(ctx, k)
-    if ctx == CUR[1] then
+    if rawequal(ctx, CUR[1]) then
       if k == "method" then return CUR[2] end
       local m = methods[k]
       if m ~= nil then return m end
     end
     return native_index(ctx, k)
   end
-  local function dispatch(handler, ctx, method)
+  local ffi = require("ffi")
+  ffi.cdef("struct rover_ctx { uint32_t magic; uint32_t slot; uint32_t generation; };")
+  local CTX = ffi.metatype("struct rover_ctx", { __index = index, __metatable = "rover.ctx" })
+  local MAGIC = 0x7c7a6f72  -- lua/ctx.h kCtxMagic
+  local function dispatch(handler, slot, generation, method)
+    local ctx = CTX(MAGIC, slot, generation)
     CUR[1] = ctx
     CUR[2] = NAMES[method]
     local v = handler(ctx)
