@@ -71,14 +71,6 @@ void Worker::requestStop() {
   loop_->inbox().post(std::move(m));
 }
 
-// The earliest deadline the loop must wake for besides its timer heap.
-uint64_t Worker::nextDeadline() const {
-  uint64_t d = next_sweep_ms_;
-  if (listener_paused_ && listener_retry_ms_ < d) d = listener_retry_ms_;
-  if (draining_ && drain_deadline_ms_ < d) d = drain_deadline_ms_;
-  return d;
-}
-
 void Worker::run() {
   reactor_.add(listen_fd_, EPOLLIN, &listen_source_);
   reactor_.add(loop_->inbox().fd(), EPOLLIN, &loop_->inboxSource());

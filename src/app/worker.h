@@ -59,7 +59,13 @@ class Worker final : ProcessorHost {
   void onHandling(Connection* c, uint32_t events);
   void onLingering(Connection* c);
   void exchangeFinished(Connection* c) override;
-  uint64_t nextDeadline() const;
+  // The earliest deadline the loop must wake for besides its timer heap.
+  uint64_t nextDeadline() const {
+    uint64_t d = next_sweep_ms_;
+    if (listener_paused_ && listener_retry_ms_ < d) d = listener_retry_ms_;
+    if (draining_ && drain_deadline_ms_ < d) d = drain_deadline_ms_;
+    return d;
+  }
   void flush(Connection* c);
   void updateInterest(Connection* c);
   void close(Connection* c);

@@ -16,18 +16,21 @@ constexpr char kDead[] = "request context is no longer valid";
 
 constexpr int kTypeCdata = 10;  // LuaJIT's lua_type() of an FFI cdata
 
-// Every ctx native has the Vm as upvalue 1.
-Task* checkCtxTask(lua_State* L, int idx) {
-  if (lua_type(L, idx) == kTypeCdata) {
-    auto* h = static_cast<const CtxHandle*>(lua_topointer(L, idx));
-    auto* vm = static_cast<Vm*>(lua_touserdata(L, lua_upvalueindex(1)));
-    if (h && h->magic == kCtxMagic) {
-      Task* t = vm->taskAt(h->slot);
-      if (t && t->generation == h->generation && t->info) return t;
-    }
-  }
+[[noreturn]] void raiseDead(lua_State* L) {
   luaL_error(L, kDead);
-  return nullptr;
+  __builtin_unreachable();
+}
+
+// Every ctx native has the Vm as upvalue 1.
+inline Task* checkCtxTask(lua_State* L, int idx) {
+  // lua_topointer gives a cdata's payload (NULL or another object's address
+  // for anything else, which the type check rules out first)
+  if (lua_type(L, idx) != kTypeCdata) raiseDead(L);
+  auto* h = static_cast<const CtxHandle*>(lua_topointer(L, idx));
+  auto* vm = static_cast<Vm*>(lua_touserdata(L, lua_upvalueindex(1)));
+  Task* t = h->magic == kCtxMagic ? vm->taskAt(h->slot) : nullptr;
+  if (!t || t->generation != h->generation || !t->info) raiseDead(L);
+  return t;
 }
 
 RequestInfo* checkCtx(lua_State* L, int idx) { return checkCtxTask(L, idx)->info; }

@@ -224,6 +224,7 @@ int Vm::respond(Task* t, const ResponseOptions& opts, core::Buffer& out) {
     writeResult(L, 2, info, opts, out, &status);
   }
   lua_settop(L, 0);
+  t->failed = false;
   return status;
 }
 

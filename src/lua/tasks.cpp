@@ -167,16 +167,27 @@ void Vm::dropCoroutine(Task* t) {
   t->co_ref = LUA_NOREF;
 }
 
+// startRequest + respond + release, fused for the handler that does not wait.
 int Vm::handle(RequestInfo& info, TaskOwner* owner, const ResponseOptions& given,
                core::Buffer& out, Task** waiting) {
   Task* t = hot_;
-  if (t && t->co) {
+  if (t) {
     hot_ = nullptr;
     t->in_use = true;
   } else {
     t = acquireTask(TaskKind::kRequest);
   }
-  if (startRequest(t, info, owner) == RunStatus::kSuspended) {
+  t->info = &info;
+  t->owner = owner;
+  lua_State* co = t->co;
+  lua_rawgeti(co, LUA_REGISTRYINDEX, dispatch_ref_);
+  lua_rawgeti(co, LUA_REGISTRYINDEX, handlerRef(info.match->handler));
+  beginRequest(co, t);  // slot, generation, method
+  Task* outer = current_;
+  current_ = t;
+  int rc = lua_resume(co, 4);
+  current_ = outer;
+  if (rc != 0 && afterYield(t, rc) == RunStatus::kSuspended) {
     *waiting = t;
     return 0;
   }
@@ -185,11 +196,19 @@ int Vm::handle(RequestInfo& info, TaskOwner* owner, const ResponseOptions& given
     opts.connection = http::ConnectionHeader::kClose;
   }
   int status = respond(t, opts, out);
-  endRun(t);
-  if (hot_) {
-    free_tasks_.push_back(hot_);
+  if (t->co_dead || t->ctx_ref != LUA_NOREF || t->store_ref != LUA_NOREF) {
+    endRun(t);
+  } else {  // what endRun does when the run left nothing behind
+    ++t->generation;
+    t->info = nullptr;
+    t->owner = nullptr;
+    t->in_use = false;
   }
-  hot_ = t;
+  if (t->co) {
+    hot_ = t;
+  } else {
+    free_tasks_.push_back(t);
+  }
   return status;
 }
 
@@ -215,12 +234,16 @@ Task* Vm::spawn(const char* label) {
 }
 
 RunStatus Vm::run(Task* t, int nargs) {
-  lua_State* co = t->co;
   Task* outer = current_;
   current_ = t;
-  int rc = lua_resume(co, nargs);
+  int rc = lua_resume(t->co, nargs);
   current_ = outer;
-  if (rc == 0) return RunStatus::kDone;
+  return rc == 0 ? RunStatus::kDone : afterYield(t, rc);
+}
+
+// lua_resume returned rc != 0: a wait, or the end of the run with an error.
+RunStatus Vm::afterYield(Task* t, int rc) {
+  lua_State* co = t->co;
   if (rc == LUA_YIELD && t->waits) {
     if (t->cancelled) {  // cancelled while it ran: never resumed
       abort(t);

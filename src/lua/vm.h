@@ -137,6 +137,7 @@ class Vm {
   void ensureCoroutine(Task* t);
   void endRun(Task* t);
   RunStatus run(Task* t, int nargs);
+  RunStatus afterYield(Task* t, int rc);
   void finishBackground(Task* t);
   void dropCoroutine(Task* t);
   void setCurrentCtx(lua_State* L, Task* t);
