@@ -36,7 +36,7 @@ const std::string kBrowserRequest =
 // One request per iteration on a fresh connection state (reset()).
 void BM_HttpParseBrowserRequest(benchmark::State& state) {
   RequestParser parser;
-  rover::http::Request req;
+  rover::http::RequestStorage req;
   const char* buf = kBrowserRequest.data();
   size_t size = kBrowserRequest.size();
   for (auto _ : state) {
@@ -61,7 +61,7 @@ void BM_HttpParseBrowserRequestPipelined16(benchmark::State& state) {
   std::string buf;
   for (int i = 0; i < 16; ++i) buf += kBrowserRequest;
   RequestParser parser;
-  rover::http::Request req;
+  rover::http::RequestStorage req;
   for (auto _ : state) {
     parser.reset();
     for (int i = 0; i < 16; ++i) {

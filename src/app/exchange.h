@@ -3,13 +3,18 @@
 // response has been queued. A connection has at most one at a time;
 // pipelined requests wait in its receive buffer.
 //
-// The head is pinned, not copied: `request`'s views point into the
-// connection's receive buffer, which the worker neither reads into nor
-// compacts while the exchange lives (it watches the socket only for the peer
-// going away). A handler that never waits runs and answers within one
-// Processor::process() call.
+// A handler that never waits runs and answers within one process() call,
+// reading the request where the parser left it (views into the receive
+// buffer, the Processor's RequestStorage and Match). A handler that waits
+// gets its request copied out first (detach(): the message's bytes, its
+// header and capture arrays, each sized to fit), so the connection's receive
+// buffer goes back to the worker's pool while it waits. Measured with
+// bench/suspended.py (10,000 requests in rover.delay on one worker): pinning
+// the buffer instead cost ~10 KB per waiting request.
 #pragma once
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "http/request.h"
 #include "lua/task.h"
@@ -26,9 +31,12 @@ struct Exchange final : lua::TaskOwner {
   Processor* processor = nullptr;
   Connection* conn = nullptr;
   lua::Task* task = nullptr;  // the handler's task while it runs or waits
-  http::Request request;      // views into conn->in (pinned)
-  router::Match match;
-  lua::RequestInfo info;
+  lua::RequestInfo info;  // info.request: the Processor's, then `request` once detached
+  http::Request request;  // the copy: views into `bytes` (or `body`)
+  std::string bytes;      // the message as received (request line, head, body)
+  std::string body;       // a chunked body (decoded by the parser, not in `bytes`)
+  std::vector<http::Header> headers;
+  std::vector<router::Param> params;
   bool head_request = false;
   uint64_t t0_ns = 0;      // when the head was complete (for the log line); 0: not logged
   uint64_t started_ms = 0;  // loop time when the handler started

@@ -14,7 +14,7 @@ namespace rover::app {
 namespace {
 
 void deadlineFired(net::Timer* t) {
-  auto* x = reinterpret_cast<Exchange*>(reinterpret_cast<char*>(t) - offsetof(Exchange, deadline));
+  auto* x = static_cast<Exchange*>(t->data);
   x->processor->timedOut(x);
 }
 
@@ -59,7 +59,6 @@ void Processor::process(Connection* c) {
     if (!dispatch(c)) break;  // its handler waits: the head stays pinned in c->in
     c->parser.nextMessage();
   }
-  if (c->exchange) return;
   size_t done = c->parser.messageStart();
   if (done > 0) {
     c->in.consume(done);
@@ -93,6 +92,7 @@ Exchange* Processor::newExchange() {
   Exchange* x = exchanges_.back().get();
   x->processor = this;
   x->deadline.fire = deadlineFired;
+  x->deadline.data = x;
   return x;
 }
 
@@ -112,14 +112,14 @@ http::ConnectionHeader Processor::connectionHeader(Connection* c,
 
 bool Processor::dispatch(Connection* c) {
   Exchange* x = acquire(c);
-  http::Request& req = x->request;
+  http::Request& req = request_;
   c->parser.request(c->in.data(), &req);
   x->t0_ns = core::logEnabled(core::LogLevel::kWarn) ? core::monotonicNs() : 0;
   http::ConnectionHeader conn = connectionHeader(c, req);
   lua::RequestInfo& info = x->info;
   info.request = &req;
   info.worker_id = settings_.worker_id;
-  router::Match& match = x->match;  // reused: match() resets what it reports
+  router::Match& match = match_;  // reused: match() resets what it reports
   info.match = &match;
   auto method = router::parseMethod(req.method);
   bool head = method == router::Method::kHead;
@@ -149,6 +149,8 @@ bool Processor::dispatch(Connection* c) {
   } else if (router_.match(*method, req.path, &match)) {
     info.method = *method;
     info.client_ip = peerText(c);
+    info.params = match.params;
+    info.param_count = match.param_count;
     lua::ResponseOptions opts;
     opts.head_request = head;
     opts.connection = conn;
@@ -157,6 +159,7 @@ bool Processor::dispatch(Connection* c) {
     if (status == 0) {  // the handler waits
       if (c->state == ConnState::kClosing) c->state = ConnState::kOpen;  // decided again at the end
       c->exchange = x;
+      detach(c, x);
       if (net::Loop* loop = vm_.loop()) {
         x->started_ms = loop->now();
         loop->arm(&x->deadline, x->started_ms + settings_.handler_timeout_ms);
@@ -190,7 +193,8 @@ void Processor::logRequest(Exchange* x, int status) {
   if (core::logEnabled(level)) {
     double ms = static_cast<double>(core::monotonicNs() - x->t0_ns) / 1e6;
     core::logLine(level, fmt::format("[{}] {} {} - {} in {:.2f}ms", lua::requestId(x->info),
-                                     x->request.method, x->request.path, status, ms));
+                                     x->info.request->method, x->info.request->path, status,
+                                     ms));
   }
 }
 
@@ -205,7 +209,6 @@ void Processor::finish(Exchange* x) {
   vm_.release(x->task);
   c->exchange = nullptr;
   complete(x, status);
-  c->parser.nextMessage();
   process(c);  // requests pipelined behind it
   if (host_) host_->exchangeFinished(c);
 }
@@ -225,9 +228,53 @@ void Processor::timedOut(Exchange* x) {
                             x->head_request, connectionHeader(c, x->request));
   c->exchange = nullptr;
   complete(x, 500);
-  c->parser.nextMessage();
   process(c);
   if (host_) host_->exchangeFinished(c);
+}
+
+// The handler waits: copy its request out of the connection's buffers (see
+// exchange.h) and let the parser move on, so the receive buffer can be
+// compacted or returned to the pool while it waits.
+void Processor::detach(Connection* c, Exchange* x) {
+  const http::Request& r = request_;
+  const char* base = c->in.data() + c->parser.messageStart();
+  size_t len = c->parser.parsedUpTo() - c->parser.messageStart();
+  x->bytes.assign(base, len);
+  auto moved = [&](std::string_view v) {
+    if (v.data() >= base && v.data() + v.size() <= base + len) {
+      return std::string_view(x->bytes.data() + (v.data() - base), v.size());
+    }
+    return v;  // a literal (the "/" of an empty path)
+  };
+  http::Request& q = x->request;
+  q = r;
+  q.method = moved(r.method);
+  q.target = moved(r.target);
+  q.path = moved(r.path);
+  q.query = moved(r.query);
+  x->headers.resize(r.header_count);
+  for (size_t i = 0; i < r.header_count; ++i) {
+    x->headers[i] = {moved(r.headers[i].name), moved(r.headers[i].value)};
+  }
+  q.headers = x->headers.data();
+  if (!r.body.empty() && !(r.body.data() >= base && r.body.data() + r.body.size() <= base + len)) {
+    x->body.assign(r.body);  // chunked: decoded into the parser's storage
+    q.body = x->body;
+  } else {
+    q.body = moved(r.body);
+  }
+  x->params.resize(match_.param_count);
+  for (size_t i = 0; i < match_.param_count; ++i) {
+    x->params[i] = {match_.params[i].name, moved(match_.params[i].raw)};
+  }
+  x->info.request = &q;
+  x->info.match = nullptr;
+  x->info.params = x->params.data();
+  x->info.param_count = x->params.size();
+  c->parser.nextMessage();
+  size_t done = c->parser.messageStart();
+  c->in.consume(done);
+  c->parser.rebase(done);
 }
 
 void Processor::abort(Connection* c) {

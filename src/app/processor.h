@@ -98,6 +98,10 @@ class Processor {
   ProcessorHost* host_;
   bool draining_ = false;
   const std::atomic<bool>* stop_flag_ = nullptr;
+  void detach(Connection* c, Exchange* x);
+
+  http::RequestStorage request_;  // the request being dispatched (views into its connection)
+  router::Match match_;           // its route
   std::vector<std::unique_ptr<Exchange>> exchanges_;
   std::vector<Exchange*> free_exchanges_;
 };

@@ -46,6 +46,7 @@ class RequestParser {
 
   // After kMessageComplete: fills *out with views into buf (and into this
   // parser for chunked bodies), valid until the buffer changes or nextMessage().
+  // out->headers must have room for kMaxHeaderCount (RequestStorage).
   void request(const char* buf, Request* out) const;
   // After kMessageComplete: prepares the next message.
   void nextMessage();

@@ -27,10 +27,19 @@ struct Request {
   bool has_body = false;     // Content-Length > 0 or chunked with data
   std::string_view body;
   size_t header_count = 0;
-  Header headers[core::kMaxHeaderCount];
+  Header* headers = nullptr;  // header_count of them (RequestStorage's, or a copy's)
 
   // Case-insensitive lookup of the first field named `name` (lower-case argument).
   std::string_view header(std::string_view lower_name) const;
+};
+
+// A Request with room for the most headers a request may have: what the
+// parser fills. A Request copied out of one points at its own headers.
+struct RequestStorage : Request {
+  RequestStorage() { headers = storage; }
+  RequestStorage(const RequestStorage&) = delete;
+  RequestStorage& operator=(const RequestStorage&) = delete;
+  Header storage[core::kMaxHeaderCount];
 };
 
 bool equalsIgnoreCase(std::string_view a, std::string_view lower_b);

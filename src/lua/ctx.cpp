@@ -109,15 +109,15 @@ int ctxQuery(lua_State* L) {
 
 int ctxParams(lua_State* L) {
   RequestInfo* info = checkCtx(L, 1);
-  const router::Match& m = *info->match;
-  lua_createtable(L, 0, static_cast<int>(m.param_count));
+  const router::Param* params = info->params;
+  lua_createtable(L, 0, static_cast<int>(info->param_count));
   thread_local std::string decoded;  // reused: no allocation per call
-  for (size_t i = 0; i < m.param_count; ++i) {
-    lua_pushlstring(L, m.params[i].name.data(), m.params[i].name.size());
-    if (http::decodePathParam(m.params[i].raw, &decoded)) {
+  for (size_t i = 0; i < info->param_count; ++i) {
+    lua_pushlstring(L, params[i].name.data(), params[i].name.size());
+    if (http::decodePathParam(params[i].raw, &decoded)) {
       lua_pushlstring(L, decoded.data(), decoded.size());
     } else {  // the router only matches valid encodings
-      lua_pushlstring(L, m.params[i].raw.data(), m.params[i].raw.size());
+      lua_pushlstring(L, params[i].raw.data(), params[i].raw.size());
     }
     lua_rawset(L, -3);
   }
@@ -152,7 +152,10 @@ int ctxSet(lua_State* L) {
 
 int ctxGet(lua_State* L) {
   Task* t = checkCtxTask(L, 1);
-  if (t->store_ref == LUA_NOREF) return 0;
+  if (t->store_ref == LUA_NOREF) {
+    lua_pushnil(L);
+    return 1;
+  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, t->store_ref);
   lua_pushvalue(L, 2);
   lua_gettable(L, -2);

@@ -40,10 +40,8 @@ Task* runningTask(lua_State* L, Vm* vm) {
 }
 
 void delayFired(net::Timer* timer) {
-  auto* w = reinterpret_cast<DelayWait*>(reinterpret_cast<char*>(timer) -
-                                         offsetof(DelayWait, timer));
-  Task* t = w->task;
-  t->removeWait(w);
+  auto* t = static_cast<Task*>(timer->data);
+  t->removeWait(&t->delay);
   t->vm->resume(t);
 }
 
@@ -61,6 +59,7 @@ int luaDelay(lua_State* L) {
   if (!(ms >= 0) || std::isinf(ms)) return luaL_error(L, "rover.delay: ms must be a number >= 0");
   net::Loop* loop = vm->loop();
   t->delay.timer.fire = delayFired;                              // 2. register the event
+  t->delay.timer.data = t;
   // Rounded up from the exact clock, so the wait is never shorter than ms.
   uint64_t due_ns = core::monotonicNs() + static_cast<uint64_t>(ms * 1e6);
   loop->arm(&t->delay.timer, (due_ns + 999'999) / 1'000'000);

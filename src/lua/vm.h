@@ -57,7 +57,9 @@ enum class LoadResult { kServer, kScript, kFailed };
 // What the worker knows about a request beyond its bytes.
 struct RequestInfo {
   const http::Request* request = nullptr;
-  const router::Match* match = nullptr;
+  const router::Match* match = nullptr;  // while the handler starts
+  const router::Param* params = nullptr;  // the route's captures (views like request's)
+  size_t param_count = 0;
   router::Method method = router::Method::kGet;  // the request's method (HEAD stays HEAD)
   const char* client_ip = nullptr;               // NUL-terminated text
   int worker_id = 1;

@@ -26,6 +26,7 @@ struct EventSource {
 // has passed (the timer is disarmed first, so fire may re-arm it).
 struct Timer : HeapTimer {
   void (*fire)(Timer*) = nullptr;
+  void* data = nullptr;  // the owner, for fire
 };
 
 class Loop {

@@ -511,7 +511,7 @@ function M.make_ctx(native_index)
   end
   local ffi = require("ffi")
   ffi.cdef("struct rover_ctx { uint32_t magic; uint32_t slot; uint32_t generation; };")
-  local CTX = ffi.metatype("struct rover_ctx", { __index = index, __metatable = "rover.ctx" })
+  local CTX = ffi.metatype("struct rover_ctx", { __index = index })
   local MAGIC = 0x7c7a6f72  -- lua/ctx.h kCtxMagic
   local function dispatch(handler, slot, generation, method)
     local ctx = CTX(MAGIC, slot, generation)
