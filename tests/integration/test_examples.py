@@ -22,7 +22,7 @@ def first_get(path):
 
 class ExamplesTest(unittest.TestCase):
     EXPECTED = {"hello.lua", "routing.lua", "context.lua", "responses.lua", "json.lua",
-                "guard.lua", "templates.lua", "errors.lua", "workers.lua"}
+                "guard.lua", "templates.lua", "errors.lua", "workers.lua", "async.lua"}
 
     def test_expected_examples_exist(self):
         names = {p.name for p in EXAMPLES_DIR.glob("*.lua")}
