@@ -66,20 +66,28 @@ void Processor::process(Connection* c) {
   }
 }
 
-void Processor::reject(Connection* c, int status) const {
+void Processor::reject(Connection* c, int status) {
   if (status == 413) {
-    std::string body = fmt::format(
+    scratch_ = fmt::format(
         "{{\"error\":\"Request body too large: {} bytes exceeds limit of {} bytes\"}}",
         c->parser.errorBodySize(), settings_.body_size_limit);
-    http::writeSimpleResponse(c->out, 413, http::kJson, body, false,
-                              http::ConnectionHeader::kClose);
+    resp_.reset(413, http::kJson, scratch_);
   } else {
     // Bodies of transport rejections are their reason phrases (lua-api.md §11.3).
-    http::writeSimpleResponse(c->out, status, http::kTextPlain, http::reasonPhrase(status), false,
-                              http::ConnectionHeader::kClose);
+    resp_.reset(status, http::kTextPlain, http::reasonPhrase(status));
   }
+  send(c, false, http::ConnectionHeader::kClose);
   c->state = ConnState::kClosing;
   c->linger = true;
+}
+
+// The one place a response value becomes bytes: the filters of
+// server-features.md §0.1 in their fixed order, then the serializer.
+void Processor::send(Connection* c, bool head_request, http::ConnectionHeader conn) {
+  for (ResponseFilter* f : filters_) {
+    if (f) f->apply(resp_);
+  }
+  http::serialize(resp_, {head_request, conn}, c->out);
 }
 
 const char* Processor::peerText(Connection* c) const {
@@ -131,31 +139,25 @@ bool Processor::dispatch(Connection* c) {
   }
   int status;
   if (!method) {
-    status = 400;
-    std::string body = fmt::format(
+    scratch_ = fmt::format(
         "Invalid HTTP method '{}'. Valid methods: get, post, put, patch, delete, head, options",
         req.method);
-    http::writeSimpleResponse(c->out, 400, http::kTextPlain, body, false, conn);
+    resp_.reset(400, http::kTextPlain, scratch_);
+    head = false;  // not a HEAD request: the body is sent
   } else if (req.target == "*") {
     if (*method == router::Method::kOptions) {
-      status = 204;
-      http::writeStatusLine(c->out, 204);
-      http::writeHeader(c->out, "Allow", router::allowHeader(0x7f));
-      http::finishHead(c->out, 204, 0, conn);
+      allow_ = router::allowHeader(0x7f);
+      resp_.reset(204);
+      resp_.addHeader("Allow", allow_);
     } else {
-      status = 400;
-      http::writeSimpleResponse(c->out, 400, http::kTextPlain, "Bad Request", head, conn);
+      resp_.reset(400, http::kTextPlain, "Bad Request");
     }
   } else if (router_.match(*method, req.path, &match)) {
     info.method = *method;
     info.client_ip = peerText(c);
     info.params = match.params;
     info.param_count = match.param_count;
-    lua::ResponseOptions opts;
-    opts.head_request = head;
-    opts.connection = conn;
-    opts.stopping = stop_flag_;
-    status = vm_.handle(info, x, opts, c->out, &x->task);
+    status = vm_.handle(info, x, &resp_, &x->task);
     if (status == 0) {  // the handler waits
       if (c->state == ConnState::kClosing) c->state = ConnState::kOpen;  // decided again at the end
       c->exchange = x;
@@ -166,23 +168,28 @@ bool Processor::dispatch(Connection* c) {
       }
       return false;
     }
-    if (stop_flag_ && stop_flag_->load(std::memory_order_relaxed)) c->state = ConnState::kClosing;
+    // A drain that began while the handler ran: this response closes.
+    if (stop_flag_ && stop_flag_->load(std::memory_order_relaxed)) {
+      conn = http::ConnectionHeader::kClose;
+      c->state = ConnState::kClosing;
+    }
+    send(c, head, conn);
+    vm_.release(x->task);
+    complete(x, status);
+    return true;
   } else if (match.allowed == 0) {
-    status = 404;
-    http::writeSimpleResponse(c->out, 404, http::kTextPlain, "Route not found", head, conn);
-  } else if (*method == router::Method::kOptions) {
-    status = 204;
-    http::writeStatusLine(c->out, 204);
-    http::writeHeader(c->out, "Allow", router::allowHeader(match.allowed));
-    http::finishHead(c->out, 204, 0, conn);
+    resp_.reset(404, http::kTextPlain, "Route not found");
   } else {
-    status = 405;
-    http::writeStatusLine(c->out, 405);
-    http::writeHeader(c->out, "Allow", router::allowHeader(match.allowed));
-    http::writeHeader(c->out, "Content-Type", http::kTextPlain);
-    http::finishHead(c->out, 405, 18, conn);
-    if (!head) c->out.append("Method Not Allowed");
+    allow_ = router::allowHeader(match.allowed);
+    if (*method == router::Method::kOptions) {
+      resp_.reset(204);
+    } else {
+      resp_.reset(405, http::kTextPlain, "Method Not Allowed");
+    }
+    resp_.addHeader("Allow", allow_);
   }
+  status = resp_.status;
+  send(c, head, conn);
   complete(x, status);
   return true;
 }
@@ -202,10 +209,8 @@ void Processor::logRequest(Exchange* x, int status) {
 void Processor::finish(Exchange* x) {
   Connection* c = x->conn;
   if (vm_.loop()) vm_.loop()->disarm(&x->deadline);
-  lua::ResponseOptions opts;
-  opts.head_request = x->head_request;
-  opts.connection = connectionHeader(c, x->request);
-  int status = vm_.respond(x->task, opts, c->out);
+  int status = vm_.respond(x->task, &resp_);
+  send(c, x->head_request, connectionHeader(c, x->request));
   vm_.release(x->task);
   c->exchange = nullptr;
   complete(x, status);
@@ -224,8 +229,8 @@ void Processor::timedOut(Exchange* x) {
                   fmt::format("[{}] {} {} - Handler timed out", lua::requestId(x->info),
                               x->request.method, x->request.path));
   }
-  http::writeSimpleResponse(c->out, 500, http::kJson, "{\"error\":\"Handler timed out\"}",
-                            x->head_request, connectionHeader(c, x->request));
+  resp_.reset(500, http::kJson, "{\"error\":\"Handler timed out\"}");
+  send(c, x->head_request, connectionHeader(c, x->request));
   c->exchange = nullptr;
   complete(x, 500);
   process(c);

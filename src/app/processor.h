@@ -6,7 +6,9 @@
 // resumed it to the end, the response is queued, the requests pipelined
 // behind it are processed, and the host is told to send.
 #pragma once
+#include <array>
 #include <atomic>
+#include <string>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "app/connection.h"
 #include "app/exchange.h"
 #include "core/limits.h"
+#include "http/response.h"
 #include "lua/vm.h"
 #include "router/router.h"
 
@@ -24,6 +27,19 @@ struct ProcessorSettings {
   int worker_id = 1;
   uint64_t handler_timeout_ms = core::kHandlerTimeoutMs;
 };
+
+// A response filter (server-features.md §0.1): edits the response value
+// before it is serialized. The slots run in this order; empty slots cost a
+// compare each.
+class ResponseFilter {
+ public:
+  virtual void apply(http::Response& r) = 0;
+
+ protected:
+  ~ResponseFilter() = default;
+};
+enum FilterSlot : int { kFilterAppHeaders, kFilterCors, kFilterSecurityHeaders,
+                        kFilterCompression, kFilterSlots };
 
 // The driver of the connections (the worker): told when an exchange that
 // waited has finished, so it sends what was queued and reads again.
@@ -49,7 +65,7 @@ class Processor {
   // input.
   void process(Connection* c);
   // Queues a transport rejection (Connection: close, then lingering close).
-  void reject(Connection* c, int status) const;
+  void reject(Connection* c, int status);
   // The connection is going away: its exchange (if any) is aborted, its
   // handler never resumed.
   void abort(Connection* c);
@@ -99,9 +115,14 @@ class Processor {
   bool draining_ = false;
   const std::atomic<bool>* stop_flag_ = nullptr;
   void detach(Connection* c, Exchange* x);
+  void send(Connection* c, bool head_request, http::ConnectionHeader conn);
 
   http::RequestStorage request_;  // the request being dispatched (views into its connection)
   router::Match match_;           // its route
+  http::Response resp_;           // the response being built (one at a time)
+  std::string allow_;             // Allow header values (no allocation once warm)
+  std::string scratch_;           // bodies made here (400, 413)
+  std::array<ResponseFilter*, kFilterSlots> filters_{};
   std::vector<std::unique_ptr<Exchange>> exchanges_;
   std::vector<Exchange*> free_exchanges_;
 };

@@ -127,6 +127,16 @@ void finishHead(core::Buffer& out, int status, size_t content_length, Connection
   out.append("\r\n");
 }
 
+void serialize(const Response& r, const SerializeOptions& opts, core::Buffer& out) {
+  writeStatusLine(out, r.status);
+  for (const HeaderField& h : r.headers) writeHeader(out, h.name, h.value);
+  bool no_body = statusHasNoBody(r.status);
+  if (!r.content_type.empty() && !no_body) writeHeader(out, "Content-Type", r.content_type);
+  size_t length = r.body_kind == BodyKind::kFile ? r.file.length : r.body.size();
+  finishHead(out, r.status, length, opts.connection);
+  if (!opts.head_request && !no_body && r.body_kind == BodyKind::kBytes) out.append(r.body);
+}
+
 void writeSimpleResponse(core::Buffer& out, int status, std::string_view content_type,
                          std::string_view body, bool head_request, ConnectionHeader conn) {
   writeStatusLine(out, status);

@@ -1,5 +1,7 @@
-// Turning a handler's return value or raised error into response bytes
-// (lua-api.md §7, §8), written straight into the connection's send buffer.
+// Turning a handler's return value or raised error into a response value
+// (lua-api.md §7, §8; http::Response). Views into Lua strings stay valid while
+// the task's results are on its stack, i.e. until Vm::release(); JSON bodies
+// are encoded into the Vm's scratch buffer.
 #include <fmt/format.h>
 
 #include <lua.hpp>
@@ -37,8 +39,9 @@ bool metatableIs(lua_State* L, int idx, int ref) {
 }
 
 // App headers of a response object (slot 5): array of { name, value }.
-// Returns true when the app set its own Content-Type.
-bool writeAppHeaders(lua_State* L, int list, core::Buffer& out) {
+// Returns true when the app set its own Content-Type. The strings stay alive
+// in the response object's tables.
+bool addAppHeaders(lua_State* L, int list, http::Response& out) {
   bool has_ct = false;
   for (int i = 1, n = static_cast<int>(lua_objlen(L, list)); i <= n; ++i) {
     lua_rawgeti(L, list, i);
@@ -50,11 +53,11 @@ bool writeAppHeaders(lua_State* L, int list, core::Buffer& out) {
       if (lua_type(L, -1) == LUA_TTABLE) {
         for (int j = 1, m = static_cast<int>(lua_objlen(L, -1)); j <= m; ++j) {
           lua_rawgeti(L, -1, j);
-          http::writeHeader(out, name, toView(L, -1));
+          out.addHeader(name, toView(L, -1));
           lua_pop(L, 1);
         }
       } else {
-        http::writeHeader(out, name, toView(L, -1));
+        out.addHeader(name, toView(L, -1));
       }
     }
     lua_pop(L, 3);
@@ -64,79 +67,62 @@ bool writeAppHeaders(lua_State* L, int list, core::Buffer& out) {
 
 }  // namespace
 
-void Vm::writeJsonError(int status, std::string_view message, const ResponseOptions& opts,
-                        core::Buffer& out) {
+void Vm::fillJsonError(int status, std::string_view message, http::Response& out) {
   scratch_.clear();
   scratch_.append("{\"error\":");
   json::encodeString(message, scratch_);
   scratch_.push_back('}');
-  http::writeSimpleResponse(out, status, http::kJson, scratch_.view(), opts.head_request,
-                            opts.connection);
+  out.reset(status, http::kJson, scratch_.view());
 }
 
-void Vm::write500(std::string_view message, RequestInfo& info, const ResponseOptions& opts,
-                  core::Buffer& out) {
+void Vm::fill500(std::string_view message, RequestInfo& info, http::Response& out) {
   if (core::logEnabled(core::LogLevel::kError)) {
     std::string_view id = requestId(info);
     core::logLine(core::LogLevel::kError,
                   fmt::format("[{}] {} {} - {}", id, info.request->method, info.request->path,
                               message));
   }
-  writeJsonError(500, expose_errors_ ? message : "Internal Server Error", opts, out);
+  fillJsonError(500, expose_errors_ ? message : "Internal Server Error", out);
 }
 
-void Vm::writeResult(lua_State* L, int idx, RequestInfo& info, const ResponseOptions& opts,
-                     core::Buffer& out, int* status) {
+void Vm::fillResult(lua_State* L, int idx, RequestInfo& info, http::Response& out) {
   std::string reason;
   switch (lua_type(L, idx)) {
     case LUA_TNIL:
     case LUA_TNONE:
-      *status = 204;
-      http::writeSimpleResponse(out, 204, {}, {}, true, opts.connection);
+      out.reset(204);
       return;
     case LUA_TSTRING:
     case LUA_TNUMBER:
-      *status = 200;
-      http::writeSimpleResponse(out, 200, http::kTextPlain, toView(L, idx), opts.head_request,
-                                opts.connection);
+      out.reset(200, http::kTextPlain, toView(L, idx));
       return;
     case LUA_TBOOLEAN:
-      *status = 200;
-      http::writeSimpleResponse(out, 200, http::kTextPlain,
-                                lua_toboolean(L, idx) ? "true" : "false", opts.head_request,
-                                opts.connection);
+      out.reset(200, http::kTextPlain, lua_toboolean(L, idx) ? "true" : "false");
       return;
     case LUA_TTABLE:
       break;
     default:
-      *status = 500;
-      write500(fmt::format("Unsupported return type: {}", lua_typename(L, lua_type(L, idx))), info,
-               opts, out);
+      fill500(fmt::format("Unsupported return type: {}", lua_typename(L, lua_type(L, idx))), info,
+              out);
       return;
   }
   if (metatableIs(L, idx, renderer_mt_ref_)) {
-    *status = 500;
-    write500("api.html: template missing", info, opts, out);
+    fill500("api.html: template missing", info, out);
     return;
   }
   scratch_.clear();
   if (!json::encode(L, idx, scratch_, &reason)) {
-    *status = 500;
-    write500("Failed to serialize response: " + reason, info, opts, out);
+    fill500("Failed to serialize response: " + reason, info, out);
     return;
   }
-  *status = 200;
-  http::writeSimpleResponse(out, 200, http::kJson, scratch_.view(), opts.head_request,
-                            opts.connection);
+  out.reset(200, http::kJson, scratch_.view());
 }
 
-void Vm::writeResponseObject(lua_State* L, int first, RequestInfo& info,
-                             const ResponseOptions& opts, core::Buffer& out, int* status) {
+void Vm::fillResponseObject(lua_State* L, int first, RequestInfo& info, http::Response& out) {
   const int ctype = first + 1, kind_idx = first + 2, payload = first + 3, headers = first + 4;
   const double number = lua_tonumber(L, first);
   if (!(number >= 100 && number <= 999)) {  // builders check; a forged object may not
-    *status = 500;
-    write500("invalid response object", info, opts, out);
+    fill500("invalid response object", info, out);
     return;
   }
   const int code = static_cast<int>(number);
@@ -146,38 +132,29 @@ void Vm::writeResponseObject(lua_State* L, int first, RequestInfo& info,
     std::string reason;
     scratch_.clear();
     if (!json::encode(L, payload, scratch_, &reason)) {
-      *status = 500;
-      write500("Failed to serialize response: " + reason, info, opts, out);
+      fill500("Failed to serialize response: " + reason, info, out);
       return;
     }
     body = scratch_.view();
   } else if (kind == "s") {
     body = toView(L, payload);
   }
-  *status = code;
-  http::writeStatusLine(out, code);
-  bool app_ct = lua_type(L, headers) == LUA_TTABLE && writeAppHeaders(L, headers, out);
-  if (!app_ct && lua_type(L, ctype) == LUA_TSTRING && !http::statusHasNoBody(code)) {
-    http::writeHeader(out, "Content-Type", toView(L, ctype));
-  }
-  http::finishHead(out, code, body.size(), opts.connection);
-  if (!opts.head_request && !http::statusHasNoBody(code)) out.append(body);
+  out.reset(code, {}, body);
+  bool app_ct = lua_type(L, headers) == LUA_TTABLE && addAppHeaders(L, headers, out);
+  if (!app_ct && lua_type(L, ctype) == LUA_TSTRING) out.content_type = toView(L, ctype);
 }
 
-void Vm::writeErrorValue(lua_State* L, int idx, RequestInfo& info,
-                         const ResponseOptions& opts, core::Buffer& out, int* status) {
+void Vm::fillErrorValue(lua_State* L, int idx, RequestInfo& info, http::Response& out) {
   int top = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, error_response_ref_);
   lua_pushvalue(L, idx);
   lua_pushboolean(L, expose_errors_);
   if (lua_pcall(L, 2, 3, 0) != 0) {
     lua_settop(L, top);
-    *status = 500;
-    write500("unknown error", info, opts, out);
+    fill500("unknown error", info, out);
     return;
   }
   int code = static_cast<int>(lua_tonumber(L, top + 1));
-  *status = code;
   if (code == 500) {
     std::string_view message = toView(L, top + 3);
     if (core::logEnabled(core::LogLevel::kError)) {
@@ -197,8 +174,7 @@ void Vm::writeErrorValue(lua_State* L, int idx, RequestInfo& info,
     scratch_.clear();
     scratch_.append("{\"error\":\"Internal Server Error\"}");
   }
-  http::writeSimpleResponse(out, code, http::kJson, scratch_.view(), opts.head_request,
-                            opts.connection);
+  out.reset(code, http::kJson, scratch_.view());
   lua_settop(L, top);
 }
 
@@ -207,25 +183,22 @@ void Vm::writeErrorValue(lua_State* L, int idx, RequestInfo& info,
 //   true, status, content type, kind, payload, headers  (a response object)
 //   false, value                                        (any other value)
 // or, when the handler raised (t->failed), the error value on top.
-int Vm::respond(Task* t, const ResponseOptions& opts, core::Buffer& out) {
+int Vm::respond(Task* t, http::Response* out) {
   lua_State* L = t->co;
   RequestInfo& info = *t->info;
-  int status = 500;
   if (t->failed) {
     clearCurrentCtx(L_);  // dispatch did not get to clear it
     // error mapping calls Lua: on the main state, not the dead coroutine
     int top = lua_gettop(L_);
     lua_xmove(L, L_, 1);
-    writeErrorValue(L_, top + 1, info, opts, out, &status);
+    fillErrorValue(L_, top + 1, info, *out);
     lua_settop(L_, top);
   } else if (lua_toboolean(L, 1)) {
-    writeResponseObject(L, 2, info, opts, out, &status);
+    fillResponseObject(L, 2, info, *out);
   } else {
-    writeResult(L, 2, info, opts, out, &status);
+    fillResult(L, 2, info, *out);
   }
-  lua_settop(L, 0);
-  t->failed = false;
-  return status;
+  return out->status;
 }
 
 }  // namespace rover::lua

@@ -20,7 +20,6 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "http/response.h"
 #include "lua/ctx.h"
 #include "lua/vm.h"
 
@@ -166,9 +165,8 @@ void Vm::dropCoroutine(Task* t) {
   t->co_ref = LUA_NOREF;
 }
 
-// startRequest + respond + release, fused for the handler that does not wait.
-int Vm::handle(RequestInfo& info, TaskOwner* owner, const ResponseOptions& given,
-               core::Buffer& out, Task** waiting) {
+// startRequest + respond, fused for the handler that does not wait.
+int Vm::handle(RequestInfo& info, TaskOwner* owner, http::Response* out, Task** task) {
   Task* t = hot_;
   if (t) {
     hot_ = nullptr;
@@ -176,6 +174,7 @@ int Vm::handle(RequestInfo& info, TaskOwner* owner, const ResponseOptions& given
   } else {
     t = acquireTask(TaskKind::kRequest);
   }
+  *task = t;
   t->info = &info;
   t->owner = owner;
   lua_State* co = t->co;
@@ -186,29 +185,8 @@ int Vm::handle(RequestInfo& info, TaskOwner* owner, const ResponseOptions& given
   current_ = t;
   int rc = lua_resume(co, 4);
   current_ = outer;
-  if (rc != 0 && afterYield(t, rc) == RunStatus::kSuspended) {
-    *waiting = t;
-    return 0;
-  }
-  ResponseOptions opts = given;
-  if (opts.stopping && opts.stopping->load(std::memory_order_relaxed)) {
-    opts.connection = http::ConnectionHeader::kClose;
-  }
-  int status = respond(t, opts, out);
-  if (t->co_dead || t->ctx_ref != LUA_NOREF || t->store_ref != LUA_NOREF) {
-    endRun(t);
-  } else {  // what endRun does when the run left nothing behind
-    ++t->generation;
-    t->info = nullptr;
-    t->owner = nullptr;
-    t->in_use = false;
-  }
-  if (t->co) {
-    hot_ = t;
-  } else {
-    free_tasks_.push_back(t);
-  }
-  return status;
+  if (rc != 0 && afterYield(t, rc) == RunStatus::kSuspended) return 0;
+  return respond(t, out);
 }
 
 RunStatus Vm::startRequest(Task* t, RequestInfo& info, TaskOwner* owner) {
@@ -329,9 +307,26 @@ void Vm::finishBackground(Task* t) {
   release(t);
 }
 
+// A request task that left nothing behind is kept aside for the next
+// request (no pool push/pop on the request path).
 void Vm::release(Task* t) {
+  if (t->kind == TaskKind::kRequest && !t->co_dead && t->ctx_ref == LUA_NOREF &&
+      t->store_ref == LUA_NOREF && !hot_) {
+    lua_settop(t->co, 0);
+    ++t->generation;
+    t->failed = false;
+    t->info = nullptr;
+    t->owner = nullptr;
+    t->in_use = false;
+    hot_ = t;
+    return;
+  }
   endRun(t);
-  free_tasks_.push_back(t);
+  if (t->co && !hot_ && t->kind == TaskKind::kRequest) {
+    hot_ = t;
+  } else {
+    free_tasks_.push_back(t);
+  }
 }
 
 // A run is over: ctx handles of it are dead from here on.

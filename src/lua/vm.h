@@ -67,14 +67,6 @@ struct RequestInfo {
   size_t request_id_len = 0;
 };
 
-struct ResponseOptions {
-  bool head_request = false;
-  http::ConnectionHeader connection = http::ConnectionHeader::kNone;
-  // Set by another thread when a drain starts; checked once the handler has
-  // run, so a request in flight at that moment answers `Connection: close`.
-  const std::atomic<bool>* stopping = nullptr;
-};
-
 // Runs a snippet of Lua (startup only); returns false on error.
 bool runString(lua_State* L, const std::string& code);
 
@@ -101,18 +93,17 @@ class Vm {
   void callHook(const char* name);
 
   // The request path (ARCHITECTURE.md §2.6-2.8): a pooled task runs the
-  // handler of a matched request in its coroutine. kDone: respond() writes
-  // the response, then release(). kSuspended: the task waits; the loop
-  // resumes it and, when it is done, tells info's owner (TaskOwner).
+  // handler of a matched request in its coroutine. kDone: respond() turns
+  // its result into a response value, then release(). kSuspended: the task
+  // waits; the loop resumes it and, when it is done, tells info's owner.
   Task* acquireTask(TaskKind kind);
   RunStatus startRequest(Task* t, RequestInfo& info, TaskOwner* owner);
-  // The whole request path when the handler does not wait: returns the
-  // status of the response appended to `out`. When it waits: returns 0 and
-  // *waiting is its task (respond() and release() follow once it is done).
-  int handle(RequestInfo& info, TaskOwner* owner, const ResponseOptions& opts, core::Buffer& out,
-             Task** waiting);
-  // After kDone: appends the whole response to `out`; returns its status.
-  int respond(Task* t, const ResponseOptions& opts, core::Buffer& out);
+  // startRequest + respond for the next request: returns the status of the
+  // response value filled in `out`, or 0 when the handler waits (*waiting is
+  // its task). Either way release(*task) follows once `out` is serialized.
+  int handle(RequestInfo& info, TaskOwner* owner, http::Response* out, Task** task);
+  // After kDone: fills `out` (views valid until release); returns its status.
+  int respond(Task* t, http::Response* out);
   void release(Task* t);
   // Cancels what the task waits on and drops its coroutine, never to be
   // resumed; releases the task.
@@ -146,17 +137,12 @@ class Vm {
   void clearCurrentCtx(lua_State* L);
   std::string errorMessage(lua_State* from, int idx);
 
-  void writeResult(lua_State* L, int index, RequestInfo& info, const ResponseOptions& opts,
-                   core::Buffer& out, int* status);
+  void fillResult(lua_State* L, int index, RequestInfo& info, http::Response& out);
   // A response object's slots, unpacked by dispatch at first .. first + 4.
-  void writeResponseObject(lua_State* L, int first, RequestInfo& info,
-                           const ResponseOptions& opts, core::Buffer& out, int* status);
-  void writeErrorValue(lua_State* L, int err_index, RequestInfo& info,
-                       const ResponseOptions& opts, core::Buffer& out, int* status);
-  void writeJsonError(int status, std::string_view message, const ResponseOptions& opts,
-                      core::Buffer& out);
-  void write500(std::string_view message, RequestInfo& info, const ResponseOptions& opts,
-                core::Buffer& out);
+  void fillResponseObject(lua_State* L, int first, RequestInfo& info, http::Response& out);
+  void fillErrorValue(lua_State* L, int err_index, RequestInfo& info, http::Response& out);
+  void fillJsonError(int status, std::string_view message, http::Response& out);
+  void fill500(std::string_view message, RequestInfo& info, http::Response& out);
 
   lua_State* L_;
   int worker_id_;

@@ -118,9 +118,9 @@ class CtxTest : public VmTest {
   }
 
   lua::Task* start(Exchange& ex) {
-    core::Buffer out;
+    http::Response resp;
     lua::Task* waiting = nullptr;
-    EXPECT_EQ(vm_->handle(ex.info, &owner_, {}, out, &waiting), 0);
+    EXPECT_EQ(vm_->handle(ex.info, &owner_, &resp, &waiting), 0);
     EXPECT_NE(waiting, nullptr);
     return waiting;
   }
@@ -133,10 +133,7 @@ class CtxTest : public VmTest {
     EXPECT_TRUE(driveUntil([&] { return finished(t); }));
     // Tasks are pooled: the same Task may finish again for a later request.
     owner_.finished.erase(std::find(owner_.finished.begin(), owner_.finished.end(), t));
-    core::Buffer out;
-    vm_->respond(t, {}, out);
-    vm_->release(t);
-    return body(std::string(out.view()));
+    return body(respondWaited(t));
   }
 
   // The message `expr` raises when evaluated in the Vm's main state.
@@ -150,7 +147,7 @@ TEST_F(CtxTest, Fields) {
   EXPECT_EQ(body(get("/fields")), "GET /fields 192.0.2.7 192.0.2.7 http nil");
   EXPECT_EQ(body(post("/fields", "")), "POST");
   // HEAD runs the GET handler with ctx.method "HEAD"; its text sets the length.
-  lua::ResponseOptions head;
+  http::SerializeOptions head;
   head.head_request = true;
   auto ex = request(router::Method::kHead, "/fields");
   std::string out = respond(*ex, head);

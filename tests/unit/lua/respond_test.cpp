@@ -1,7 +1,5 @@
 // Tests for src/lua/respond.cpp: a handler's return value or raised error
 // turned into the exact response bytes (lua-api.md §7, §8).
-#include <atomic>
-
 #include "vm_test_util.h"
 
 namespace rover::lua_test {
@@ -77,10 +75,10 @@ TEST_F(RespondTest, TableIsJson) {
 
 TEST_F(RespondTest, DateHeaderIsAnHttpDate) {
   auto ex = request(router::Method::kGet, "/string");
-  core::Buffer out;
-  lua::Task* waiting = nullptr;
-  vm_->handle(ex->info, &owner_, {}, out, &waiting);
-  std::string s(out.view());
+  http::Response resp;
+  lua::Task* task = nullptr;
+  ASSERT_EQ(vm_->handle(ex->info, &owner_, &resp, &task), 200);
+  std::string s = serializeAndRelease(task, resp);
   size_t at = s.find("\r\nDate: ");
   ASSERT_NE(at, std::string::npos) << s;
   std::string date = s.substr(at + 8, s.find("\r\n", at + 8) - at - 8);
@@ -199,7 +197,7 @@ TEST_F(RespondTest, ServerOnlyHeadersFromTheAppAreDropped) {
 }
 
 TEST_F(RespondTest, HeadOmitsTheBodyButKeepsItsLength) {
-  lua::ResponseOptions head;
+  http::SerializeOptions head;
   head.head_request = true;
   // HEAD is answered by the GET handler.
   auto ex = request(router::Method::kHead, "/table");
@@ -217,7 +215,7 @@ TEST_F(RespondTest, HeadOmitsTheBodyButKeepsItsLength) {
 }
 
 TEST_F(RespondTest, ConnectionCloseWhenAsked) {
-  lua::ResponseOptions close;
+  http::SerializeOptions close;
   close.connection = http::ConnectionHeader::kClose;
   auto ex = request(router::Method::kGet, "/string");
   EXPECT_EQ(respond(*ex, close),
@@ -232,16 +230,16 @@ TEST_F(RespondTest, ConnectionCloseWhenAsked) {
             "HTTP/1.1 204 No Content\r\nDate: <date>\r\nConnection: close\r\n\r\n");
 }
 
-TEST_F(RespondTest, StoppingTurnsTheResponseIntoConnectionClose) {
-  std::atomic<bool> stopping{false};
-  lua::ResponseOptions opts;
-  opts.connection = http::ConnectionHeader::kKeepAlive;
-  opts.stopping = &stopping;
+TEST_F(RespondTest, ConnectionKeepAliveWhenAsked) {
+  http::SerializeOptions keep;
+  keep.connection = http::ConnectionHeader::kKeepAlive;
   auto ex = request(router::Method::kGet, "/string");
-  EXPECT_NE(respond(*ex, opts).find("\r\nConnection: keep-alive\r\n"), std::string::npos);
-  stopping = true;
-  ex = request(router::Method::kGet, "/string");
-  EXPECT_NE(respond(*ex, opts).find("\r\nConnection: close\r\n"), std::string::npos);
+  EXPECT_EQ(respond(*ex, keep),
+            "HTTP/1.1 200 OK\r\nDate: <date>\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Length: 5\r\nConnection: keep-alive\r\n\r\nhello");
+  ex = request(router::Method::kGet, "/none");
+  EXPECT_EQ(respond(*ex, keep),
+            "HTTP/1.1 204 No Content\r\nDate: <date>\r\nConnection: keep-alive\r\n\r\n");
 }
 
 TEST_F(RespondTest, ErrorIs500WithTheMessage) {

@@ -40,25 +40,22 @@ class DelayTest : public VmTest {
 
   // Starts a request that waits; returns its task.
   lua::Task* start(Exchange& ex) {
-    core::Buffer out;
+    http::Response resp;
     lua::Task* waiting = nullptr;
-    EXPECT_EQ(vm_->handle(ex.info, &owner_, {}, out, &waiting), 0);
-    EXPECT_TRUE(out.empty());
+    EXPECT_EQ(vm_->handle(ex.info, &owner_, &resp, &waiting), 0);
+    EXPECT_TRUE(resp.headers.empty() && resp.body.empty());  // nothing filled yet
     EXPECT_NE(waiting, nullptr);
     return waiting;
   }
 
-  // Waits for the task to finish, then writes its response and releases it.
+  // Waits for the task to finish, then serializes its response and releases it.
   std::string finish(lua::Task* t) {
     EXPECT_TRUE(driveUntil([&] {
       return std::find(owner_.finished.begin(), owner_.finished.end(), t) != owner_.finished.end();
     }));
     // Tasks are pooled: the same Task may finish again for a later request.
     owner_.finished.erase(std::find(owner_.finished.begin(), owner_.finished.end(), t));
-    core::Buffer out;
-    vm_->respond(t, {}, out);
-    vm_->release(t);
-    return withoutDate(out.view());
+    return withoutDate(respondWaited(t));
   }
 };
 
@@ -84,10 +81,10 @@ TEST_F(DelayTest, AcquireStartRespondRelease) {
   auto fast = request(router::Method::kGet, "/fast");
   lua::Task* t = vm_->acquireTask(lua::TaskKind::kRequest);
   ASSERT_EQ(vm_->startRequest(t, fast->info, &owner_), lua::RunStatus::kDone);
-  core::Buffer out;
-  EXPECT_EQ(vm_->respond(t, {}, out), 200);
-  vm_->release(t);
-  EXPECT_EQ(withoutDate(out.view()),
+  int status = 0;
+  std::string out = respondWaited(t, {}, &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(withoutDate(out),
             "HTTP/1.1 200 OK\r\nDate: <date>\r\nContent-Type: text/plain; charset=utf-8\r\n"
             "Content-Length: 4\r\n\r\nfast");
   auto slow = request(router::Method::kGet, "/slow");

@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/request.h"
+#include "http/response.h"
 #include "lua/task.h"
 #include "lua/vm.h"
 #include "net/loop.h"
@@ -123,16 +124,43 @@ class VmTest : public ::testing::Test {
     return ex;
   }
 
+  // Serializes the response value `t` filled into `resp` (views valid until
+  // release), then releases the task; returns the response text.
+  std::string serializeAndRelease(lua::Task* t, const http::Response& resp,
+                                  const http::SerializeOptions& opts = {}) {
+    core::Buffer out;
+    http::serialize(resp, opts, out);
+    vm_->release(t);
+    return std::string(out.view());
+  }
+
+  // After the owner was told a waiting task is done: fills its response,
+  // serializes it and releases the task; returns the response text.
+  std::string respondWaited(lua::Task* t, const http::SerializeOptions& opts = {},
+                            int* status = nullptr) {
+    http::Response resp;
+    int st = vm_->respond(t, &resp);
+    if (status) *status = st;
+    return serializeAndRelease(t, resp, opts);
+  }
+
   // Runs a request whose handler does not wait; returns the response with
   // the Date value masked.
-  std::string respond(Exchange& ex, const lua::ResponseOptions& opts = {}, int* status = nullptr) {
+  std::string respond(Exchange& ex, const http::SerializeOptions& opts = {},
+                      int* status = nullptr) {
     if (ex.match.handler < 0) return "<no route>";
-    core::Buffer out;
-    lua::Task* waiting = nullptr;
-    int st = vm_->handle(ex.info, &owner_, opts, out, &waiting);
-    EXPECT_EQ(waiting, nullptr) << "the handler waited";
+    http::Response resp;
+    lua::Task* task = nullptr;
+    int st = vm_->handle(ex.info, &owner_, &resp, &task);
+    EXPECT_NE(task, nullptr);
+    if (!task) return "<no task>";
+    if (st == 0) {  // it waits: not what this helper is for
+      ADD_FAILURE() << "the handler waited";
+      vm_->abort(task);
+      return "<waited>";
+    }
     if (status) *status = st;
-    return withoutDate(out.view());
+    return withoutDate(serializeAndRelease(task, resp, opts));
   }
 
   std::string get(std::string_view target, const HeaderList& headers = {}) {
