@@ -84,8 +84,10 @@ void Processor::reject(Connection* c, int status) {
 // The one place a response value becomes bytes: the filters of
 // server-features.md §0.1 in their fixed order, then the serializer.
 void Processor::send(Connection* c, bool head_request, http::ConnectionHeader conn) {
-  for (ResponseFilter* f : filters_) {
-    if (f) f->apply(resp_);
+  if (filter_count_ > 0) {
+    for (ResponseFilter* f : filters_) {
+      if (f) f->apply(resp_);
+    }
   }
   http::serialize(resp_, {head_request, conn}, c->out);
 }

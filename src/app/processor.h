@@ -123,6 +123,7 @@ class Processor {
   std::string allow_;             // Allow header values (no allocation once warm)
   std::string scratch_;           // bodies made here (400, 413)
   std::array<ResponseFilter*, kFilterSlots> filters_{};
+  int filter_count_ = 0;  // slots filled
   std::vector<std::unique_ptr<Exchange>> exchanges_;
   std::vector<Exchange*> free_exchanges_;
 };

@@ -307,20 +307,9 @@ void Vm::finishBackground(Task* t) {
   release(t);
 }
 
-// A request task that left nothing behind is kept aside for the next
-// request (no pool push/pop on the request path).
-void Vm::release(Task* t) {
-  if (t->kind == TaskKind::kRequest && !t->co_dead && t->ctx_ref == LUA_NOREF &&
-      t->store_ref == LUA_NOREF && !hot_) {
-    lua_settop(t->co, 0);
-    ++t->generation;
-    t->failed = false;
-    t->info = nullptr;
-    t->owner = nullptr;
-    t->in_use = false;
-    hot_ = t;
-    return;
-  }
+void Vm::clearStack(Task* t) { lua_settop(t->co, 0); }
+
+void Vm::releaseSlow(Task* t) {
   endRun(t);
   if (t->co && !hot_ && t->kind == TaskKind::kRequest) {
     hot_ = t;

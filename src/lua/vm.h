@@ -104,7 +104,22 @@ class Vm {
   int handle(RequestInfo& info, TaskOwner* owner, http::Response* out, Task** task);
   // After kDone: fills `out` (views valid until release); returns its status.
   int respond(Task* t, http::Response* out);
-  void release(Task* t);
+  // A request task that left nothing behind is kept aside for the next
+  // request (no pool push/pop on the request path).
+  void release(Task* t) {
+    if (t->kind == TaskKind::kRequest && !t->co_dead && t->ctx_ref == -2 /* LUA_NOREF */ &&
+        t->store_ref == -2 && !hot_) {
+      clearStack(t);
+      ++t->generation;
+      t->failed = false;
+      t->info = nullptr;
+      t->owner = nullptr;
+      t->in_use = false;
+      hot_ = t;
+      return;
+    }
+    releaseSlow(t);
+  }
   // Cancels what the task waits on and drops its coroutine, never to be
   // resumed; releases the task.
   void abort(Task* t);
@@ -128,6 +143,8 @@ class Vm {
  private:
   int handlerRef(int id) const { return handler_refs_[id]; }
   void ensureCoroutine(Task* t);
+  void releaseSlow(Task* t);
+  static void clearStack(Task* t);
   void endRun(Task* t);
   RunStatus run(Task* t, int nargs);
   RunStatus afterYield(Task* t, int rc);
