@@ -26,7 +26,7 @@ namespace rover::app {
 struct WorkerSettings {
   uint64_t handler_timeout_ms = core::kHandlerTimeoutMs;
   int64_t body_size_limit = core::kDefaultBodySizeLimit;
-  int drain_timeout_ms = 30'000;
+  int drain_timeout_ms = core::kDefaultDrainTimeoutMs;
   uint64_t head_timeout_ms = core::kHeadTimeoutMs;
   uint64_t idle_timeout_ms = core::kIdleTimeoutMs;
   uint64_t body_timeout_ms = core::kBodyTimeoutMs;

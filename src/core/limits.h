@@ -1,10 +1,18 @@
-// Every limit and timeout of the HTTP transport and the Lua boundary, in one
-// place (lua-api.md §11.2, server-features.md §7). Tests check each boundary.
+// Every limit, timeout and config default of the HTTP transport and the Lua
+// boundary, in one place (lua-api.md §2, §11.2, server-features.md §7,
+// runtime-modules.md §6). The config validation in server.lua reads its
+// defaults from here (natives.defaults, lua/vm.cpp). Tests check each boundary.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace rover::core {
+
+inline constexpr std::string_view kDefaultHost = "localhost";  // lua-api.md §2
+inline constexpr int kDefaultPort = 4242;
+inline constexpr std::string_view kDefaultLogLevel = "debug";
+inline constexpr int kDefaultDrainTimeoutMs = 30'000;  // server-features.md §15
 
 inline constexpr size_t kMaxTargetBytes = 16 * 1024;         // 414 beyond
 inline constexpr size_t kMaxHeaderLineBytes = 16 * 1024;     // 431 beyond

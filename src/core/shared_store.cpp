@@ -6,8 +6,11 @@
 
 namespace rover::core {
 namespace {
+// 0: never. TTLs beyond ~100 years (and inf) never expire either; the cast of
+// a larger product to uint64_t would be undefined (it gave 0: expired at once).
 uint64_t expiry(double ttl_s) {
-  return ttl_s > 0 ? monotonicNs() + static_cast<uint64_t>(ttl_s * 1e9) : 0;
+  if (!(ttl_s > 0) || ttl_s > 3.0e9) return 0;
+  return monotonicNs() + static_cast<uint64_t>(ttl_s * 1e9);
 }
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <lua.hpp>
 
+#include "core/limits.h"
 #include "core/log.h"
 #include "json/encode.h"
 #include "lua/ctx.h"
@@ -67,6 +68,31 @@ void pushReasons(lua_State* L) {
   }
 }
 
+// natives.defaults: the config defaults of core/limits.h, for server.lua.
+void pushDefaults(lua_State* L) {
+  lua_createtable(L, 0, 8);
+  lua_pushlstring(L, core::kDefaultHost.data(), core::kDefaultHost.size());
+  lua_setfield(L, -2, "host");
+  lua_pushinteger(L, core::kDefaultPort);
+  lua_setfield(L, -2, "port");
+  lua_pushlstring(L, core::kDefaultLogLevel.data(), core::kDefaultLogLevel.size());
+  lua_setfield(L, -2, "log_level");
+  lua_pushnumber(L, static_cast<double>(core::kDefaultBodySizeLimit));
+  lua_setfield(L, -2, "body_size_limit");
+  lua_pushnumber(L, core::kDefaultDrainTimeoutMs / 1000.0);
+  lua_setfield(L, -2, "drain_timeout_secs");
+  lua_createtable(L, 0, 6);
+  const std::pair<const char*, int> timeouts[] = {
+      {"head", core::kHeadTimeoutMs},          {"idle", core::kIdleTimeoutMs},
+      {"body", core::kBodyTimeoutMs},          {"output", core::kOutputStallTimeoutMs},
+      {"linger", core::kLingerMs},             {"handler", core::kHandlerTimeoutMs}};
+  for (auto& [key, ms] : timeouts) {
+    lua_pushnumber(L, ms / 1000.0);
+    lua_setfield(L, -2, key);
+  }
+  lua_setfield(L, -2, "timeouts");
+}
+
 void setPackagePath(lua_State* L, const std::string& app_path) {
   std::string dir = ".";
   size_t slash = app_path.rfind('/');
@@ -113,6 +139,8 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   lua_setfield(L, natives, "json_encode");
   pushReasons(L);
   lua_setfield(L, natives, "reasons");
+  pushDefaults(L);
+  lua_setfield(L, natives, "defaults");
   addTaskNatives(L, natives, this);
 
   runPrelude(L, prelude::k_guard, "=rover.guard", 0);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/buffer.h"
+#include "core/limits.h"
 #include "lua/task.h"
 #include "http/request.h"
 #include "http/response.h"
@@ -34,16 +35,20 @@ struct ConfigOverrides {
 };
 
 struct ServerConfig {
-  std::string host = "localhost";
-  int port = 4242;
-  std::string log_level = "debug";
+  std::string host{core::kDefaultHost};
+  int port = core::kDefaultPort;
+  std::string log_level{core::kDefaultLogLevel};
   int workers = 0;  // 0: not set (use CPUs available)
   bool expose_errors = true;
-  int64_t body_size_limit = 1024 * 1024;
-  double drain_timeout_secs = 30;
+  int64_t body_size_limit = core::kDefaultBodySizeLimit;
+  double drain_timeout_secs = core::kDefaultDrainTimeoutMs / 1000.0;
   // Transport timeouts in seconds (lua-api.md §11.2).
-  double head_timeout = 10, idle_timeout = 30, body_timeout = 10, output_timeout = 30, linger = 2;
-  double handler_timeout = 30;  // runtime-modules.md §6
+  double head_timeout = core::kHeadTimeoutMs / 1000.0;
+  double idle_timeout = core::kIdleTimeoutMs / 1000.0;
+  double body_timeout = core::kBodyTimeoutMs / 1000.0;
+  double output_timeout = core::kOutputStallTimeoutMs / 1000.0;
+  double linger = core::kLingerMs / 1000.0;
+  double handler_timeout = core::kHandlerTimeoutMs / 1000.0;  // runtime-modules.md §6
   std::vector<std::string> unknown_keys;
 };
 

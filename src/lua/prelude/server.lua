@@ -283,14 +283,15 @@ function M.validate_config(root, overrides)
     end
   end
   local out = { unknown = unknown }
-  out.host = merged.host or "localhost"
+  local defaults = native.defaults  -- core/limits.h
+  out.host = merged.host or defaults.host
   local port = merged.port
-  if port == nil then port = 4242 end
+  if port == nil then port = defaults.port end
   if port ~= floor(port) or port < 0 or port > 65535 then
     error("port must be an integer between 0 and 65535", 0)
   end
   out.port = port
-  local level = (merged.log_level or "debug"):lower()
+  local level = (merged.log_level or defaults.log_level):lower()
   if not ({ debug = 1, info = 1, warn = 1, error = 1, nope = 1 })[level] then
     error("log_level must be one of: debug, info, warn, error, nope", 0)
   end
@@ -303,12 +304,13 @@ function M.validate_config(root, overrides)
   out.expose_errors = merged.expose_errors ~= false
   local limit = merged.body_size_limit
   if limit ~= nil and limit ~= floor(limit) then error("body_size_limit must be an integer", 0) end
-  out.body_size_limit = limit or 1048576
+  out.body_size_limit = limit or defaults.body_size_limit
   local drain = merged.drain_timeout_secs
   if drain ~= nil and not (drain > 0) then error("drain_timeout_secs must be a number > 0", 0) end
-  out.drain_timeout_secs = drain or 30
+  out.drain_timeout_secs = drain or defaults.drain_timeout_secs
   -- Rover extension: transport timeouts in seconds (lua-api.md §11.2 defaults).
-  out.timeouts = { head = 10, idle = 30, body = 10, output = 30, linger = 2, handler = 30 }
+  out.timeouts = {}
+  for k, v in pairs(defaults.timeouts) do out.timeouts[k] = v end
   for k, v in pairs(merged.timeouts or {}) do
     if out.timeouts[k] == nil then error("Unknown timeouts key '" .. tostring(k) .. "'", 0) end
     if type(v) ~= "number" or not (v > 0) or v == huge then
