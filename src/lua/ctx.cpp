@@ -2,6 +2,8 @@
 
 #include <lua.hpp>
 
+#include "lua/native.h"
+
 #include <cstring>
 #include <string>
 
@@ -299,15 +301,22 @@ void addCtxNatives(lua_State* L, int natives, Vm* vm) {
   // headers() tables share one metatable for case-insensitive lookups.
   lua_pushlightuserdata(L, vm);
   lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, headersIndex);
+  lua_pushcfunction(L, native<headersIndex>);
   lua_setfield(L, -2, "__index");
-  lua_pushcclosure(L, ctxHeaders, 2);
+  lua_pushcclosure(L, native<ctxHeaders>, 2);
   lua_setfield(L, natives, "ctx_headers");
   const luaL_Reg fns[] = {
-      {"ctx_query", ctxQuery},       {"ctx_params", ctxParams},     {"ctx_request_id", ctxRequestId},
-      {"ctx_check", ctxCheck},       {"ctx_has_body", ctxHasBody},  {"body_text", bodyText},
-      {"ctx_set", ctxSet},           {"ctx_get", ctxGet},
-      {"body_bytes", bodyBytes},     {"body_json", bodyJson},       {nullptr, nullptr},
+      {"ctx_query", native<ctxQuery>},
+      {"ctx_params", native<ctxParams>},
+      {"ctx_request_id", native<ctxRequestId>},
+      {"ctx_check", native<ctxCheck>},
+      {"ctx_has_body", native<ctxHasBody>},
+      {"body_text", native<bodyText>},
+      {"ctx_set", native<ctxSet>},
+      {"ctx_get", native<ctxGet>},
+      {"body_bytes", native<bodyBytes>},
+      {"body_json", native<bodyJson>},
+      {nullptr, nullptr},
   };
   for (const luaL_Reg* f = fns; f->name; ++f) {
     lua_pushlightuserdata(L, vm);
@@ -321,7 +330,7 @@ CtxRefs installCtx(lua_State* L, int module_index, Vm* vm) {
   lua_getfield(L, module_index, "make_ctx");
   lua_pushlightuserdata(L, vm);
   lua_getfield(L, module_index, "ctx_methods");
-  lua_pushcclosure(L, ctxIndex, 2);
+  lua_pushcclosure(L, native<ctxIndex>, 2);
   lua_call(L, 1, 4);  // -> index, dispatch, CUR, NAMES
   CtxRefs refs;
   for (int m = 0; m < router::kMethodCount; ++m) {

@@ -3,6 +3,8 @@
 
 #include <lua.hpp>
 
+#include "lua/native.h"
+
 #include "core/shared_store.h"
 
 namespace rover::lua {
@@ -102,8 +104,9 @@ int sharedKeys(lua_State* L) {
 }  // namespace
 
 void pushSharedTable(lua_State* L) {
-  const luaL_Reg fns[] = {{"get", sharedGet},       {"set", sharedSet},   {"add", sharedAdd},
-                          {"incr", sharedIncr},     {"delete", sharedDelete}, {"keys", sharedKeys},
+  const luaL_Reg fns[] = {{"get", native<sharedGet>},       {"set", native<sharedSet>},
+                          {"add", native<sharedAdd>},       {"incr", native<sharedIncr>},
+                          {"delete", native<sharedDelete>}, {"keys", native<sharedKeys>},
                           {nullptr, nullptr}};
   lua_createtable(L, 0, 6);
   for (const luaL_Reg* f = fns; f->name; ++f) {

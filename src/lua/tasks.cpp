@@ -18,6 +18,8 @@
 #include <cmath>
 #include <lua.hpp>
 
+#include "lua/native.h"
+
 #include "core/clock.h"
 #include "core/log.h"
 #include "lua/ctx.h"
@@ -114,23 +116,23 @@ int luaLogError(lua_State* L) {
 
 void addTaskNatives(lua_State* L, int natives, Vm* vm) {
   lua_pushlightuserdata(L, vm);
-  lua_pushcclosure(L, luaDelay, 1);
+  lua_pushcclosure(L, native<luaDelay>, 1);
   lua_setfield(L, natives, "delay");
   lua_pushlightuserdata(L, vm);
   luaL_newmetatable(L, "rover.task");
   lua_createtable(L, 0, 1);
   lua_pushlightuserdata(L, vm);
-  lua_pushcclosure(L, luaCancel, 1);
+  lua_pushcclosure(L, native<luaCancel>, 1);
   lua_setfield(L, -2, "cancel");
   lua_setfield(L, -2, "__index");
   lua_pushliteral(L, "rover.task");
   lua_setfield(L, -2, "__metatable");
-  lua_pushcclosure(L, luaSpawn, 2);
+  lua_pushcclosure(L, native<luaSpawn>, 2);
   lua_setfield(L, natives, "spawn");
   lua_pushlightuserdata(L, vm);
-  lua_pushcclosure(L, luaNowMs, 1);
+  lua_pushcclosure(L, native<luaNowMs>, 1);
   lua_setfield(L, natives, "now_ms");
-  lua_pushcfunction(L, luaLogError);
+  lua_pushcfunction(L, native<luaLogError>);
   lua_setfield(L, natives, "log_error");
 }
 

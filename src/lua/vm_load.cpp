@@ -1,0 +1,182 @@
+// Loading an app into a Vm (lua-api.md §1.2-§1.3, §2, §4): running the app
+// chunk with its package path and `arg`, validating the returned server's
+// config (server.lua's validate_config), and walking the route tree into the
+// router. Startup only; the request-time half of the Vm is in vm.cpp,
+// tasks.cpp and respond.cpp.
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <lua.hpp>
+
+#include "lua/vm.h"
+
+namespace rover::lua {
+namespace {
+
+void setPackagePath(lua_State* L, const std::string& app_path) {
+  std::string dir = ".";
+  size_t slash = app_path.rfind('/');
+  if (slash != std::string::npos) dir = slash == 0 ? "/" : app_path.substr(0, slash);
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "path");
+  std::string path = fmt::format("{0}/?.lua;{0}/?/init.lua;{1}", dir, lua_tostring(L, -1));
+  lua_pop(L, 1);
+  lua_pushlstring(L, path.data(), path.size());
+  lua_setfield(L, -2, "path");
+  lua_pop(L, 1);
+}
+
+void setArgs(lua_State* L, const AppArgs& args) {
+  lua_createtable(L, static_cast<int>(args.extra.size()), 1);
+  lua_pushlstring(L, args.path.data(), args.path.size());
+  lua_rawseti(L, -2, 0);
+  for (size_t i = 0; i < args.extra.size(); ++i) {
+    lua_pushlstring(L, args.extra[i].data(), args.extra[i].size());
+    lua_rawseti(L, -2, static_cast<int>(i + 1));
+  }
+  lua_setglobal(L, "arg");
+}
+
+}  // namespace
+
+LoadResult Vm::load(const AppArgs& args, std::string* error) {
+  lua_State* L = L_;
+  FILE* f = std::fopen(args.path.c_str(), "rb");
+  if (!f) {
+    *error = fmt::format("❌ Error: cannot read app file '{}': {}", args.path, std::strerror(errno));
+    return LoadResult::kFailed;
+  }
+  std::fclose(f);
+  setPackagePath(L, args.path);
+  setArgs(L, args);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, msgh_ref_);
+  int msgh = lua_gettop(L);
+  int rc = luaL_loadfile(L, args.path.c_str());
+  if (rc == LUA_ERRFILE) {
+    *error = fmt::format("❌ Error: cannot read app file '{}': {}", args.path, lua_tostring(L, -1));
+    lua_settop(L, 0);
+    return LoadResult::kFailed;
+  }
+  if (rc == 0) rc = lua_pcall(L, 0, 1, msgh);
+  if (rc != 0) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, module_ref_);
+    lua_getfield(L, -1, "message_of");
+    lua_pushvalue(L, -3);
+    lua_pcall(L, 1, 1, 0);
+    const char* msg = lua_tostring(L, -1);
+    *error = fmt::format("❌ Error loading {}:\n{}", args.path, msg ? msg : "unknown error");
+    lua_settop(L, 0);
+    return LoadResult::kFailed;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, module_ref_);
+  lua_getfield(L, -1, "is_root");
+  lua_pushvalue(L, -3);
+  lua_call(L, 1, 1);
+  bool is_server = lua_toboolean(L, -1);
+  if (is_server) {
+    lua_pushvalue(L, -3);
+    root_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  lua_settop(L, 0);
+  return is_server ? LoadResult::kServer : LoadResult::kScript;
+}
+
+bool Vm::readConfig(const ConfigOverrides& ov, ServerConfig* out, std::string* error) {
+  lua_State* L = L_;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, module_ref_);
+  lua_getfield(L, -1, "validate_config");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, root_ref_);
+  lua_newtable(L);
+  if (ov.host) {
+    lua_pushlstring(L, ov.host->data(), ov.host->size());
+    lua_setfield(L, -2, "host");
+  }
+  if (ov.port) {
+    lua_pushnumber(L, static_cast<double>(*ov.port));
+    lua_setfield(L, -2, "port");
+  }
+  if (ov.workers) {
+    lua_pushnumber(L, static_cast<double>(*ov.workers));
+    lua_setfield(L, -2, "workers");
+  }
+  if (lua_pcall(L, 2, 1, 0) != 0) {
+    *error = lua_tostring(L, -1) ? lua_tostring(L, -1) : "invalid config";
+    lua_settop(L, 0);
+    return false;
+  }
+  int t = lua_gettop(L);
+  lua_getfield(L, t, "host");
+  out->host = lua_tostring(L, -1);
+  lua_getfield(L, t, "port");
+  out->port = static_cast<int>(lua_tonumber(L, -1));
+  lua_getfield(L, t, "log_level");
+  out->log_level = lua_tostring(L, -1);
+  lua_getfield(L, t, "workers");
+  out->workers = static_cast<int>(lua_tonumber(L, -1));
+  lua_getfield(L, t, "expose_errors");
+  out->expose_errors = lua_toboolean(L, -1);
+  lua_getfield(L, t, "body_size_limit");
+  out->body_size_limit = static_cast<int64_t>(lua_tonumber(L, -1));
+  lua_getfield(L, t, "drain_timeout_secs");
+  out->drain_timeout_secs = lua_tonumber(L, -1);
+  lua_getfield(L, t, "timeouts");
+  const std::pair<const char*, double*> timeouts[] = {{"head", &out->head_timeout},
+                                                      {"idle", &out->idle_timeout},
+                                                      {"body", &out->body_timeout},
+                                                      {"output", &out->output_timeout},
+                                                      {"linger", &out->linger},
+                                                      {"handler", &out->handler_timeout}};
+  for (auto& [key, field] : timeouts) {
+    lua_getfield(L, -1, key);
+    *field = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, t, "unknown");
+  for (int i = 1, n = static_cast<int>(lua_objlen(L, -1)); i <= n; ++i) {
+    lua_rawgeti(L, -1, i);
+    out->unknown_keys.emplace_back(lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  expose_errors_ = out->expose_errors;
+  lua_settop(L, 0);
+  return true;
+}
+
+bool Vm::buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std::string* error) {
+  lua_State* L = L_;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, module_ref_);
+  lua_getfield(L, -1, "collect_routes");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, root_ref_);
+  if (lua_pcall(L, 1, 1, 0) != 0) {
+    *error = lua_tostring(L, -1) ? lua_tostring(L, -1) : "invalid route tree";
+    lua_settop(L, 0);
+    return false;
+  }
+  int list = lua_gettop(L);
+  for (int i = 1, n = static_cast<int>(lua_objlen(L, list)); i <= n; ++i) {
+    lua_rawgeti(L, list, i);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    auto method = router::parseMethod(lua_tostring(L, -2));
+    std::string pattern = lua_tostring(L, -1);
+    lua_rawgeti(L, -3, 3);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    int id = static_cast<int>(handler_refs_.size());
+    handler_refs_.push_back(ref);
+    std::string err = router.add(*method, pattern, id);
+    if (!err.empty()) {
+      *error = err;
+      lua_settop(L, 0);
+      return false;
+    }
+    if (routes) routes->push_back({*method, pattern});
+    lua_pop(L, 3);
+  }
+  lua_settop(L, 0);
+  return true;
+}
+
+}  // namespace rover::lua
