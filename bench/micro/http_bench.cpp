@@ -30,7 +30,8 @@ const std::string kBrowserRequest =
     "Sec-Fetch-Mode: navigate\r\n"
     "Accept-Encoding: gzip, deflate, br\r\n"
     "Accept-Language: en-GB,en;q=0.9,fr;q=0.8\r\n"
-    "Cookie: session=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08; theme=dark\r\n"
+    "Cookie: session=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08; "
+    "theme=dark\r\n"
     "\r\n";
 
 // One request per iteration on a fresh connection state (reset()).

@@ -72,8 +72,9 @@ std::string body1KiB() {
       R"("postcode":"NW1 6XE","country":"GB"}},"currency":"EUR","paid":true,"notes":null,"items":[)";
   for (int i = 0; i < 7; ++i) {
     if (i) s += ",";
-    s += R"({"sku":"SKU-)" + std::to_string(1000 + i) + R"(","title":"Widget model )" + std::to_string(i) +
-         R"(","qty":)" + std::to_string(i + 1) + R"(,"unit_price":)" + std::to_string(9 + i) + R"(.99})";
+    s += R"({"sku":"SKU-)" + std::to_string(1000 + i) + R"(","title":"Widget model )" +
+         std::to_string(i) + R"(","qty":)" + std::to_string(i + 1) + R"(,"unit_price":)" +
+         std::to_string(9 + i) + R"(.99})";
   }
   s += R"(],"tags":["gift","express","fragile"],"created_at":"2026-11-27T06:00:00Z"})";
   // pad to exactly 1 KiB with one more string member

@@ -59,7 +59,8 @@ size_t count(std::string_view text, std::string_view what) {
 
 // `request` holds `per_iter` requests; each iteration sends them in one go.
 // `expect`: a fragment every response body must contain (key order is free).
-void fullRequest(benchmark::State& state, const std::string& request, int per_iter, std::string_view expect) {
+void fullRequest(benchmark::State& state, const std::string& request, int per_iter,
+                 std::string_view expect) {
   App& a = theApp();
   if (!a.proc) {
     state.SkipWithError(("loading the bench app failed: " + a.error).c_str());
@@ -88,8 +89,8 @@ void fullRequest(benchmark::State& state, const std::string& request, int per_it
     c.out_sent = 0;
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * per_iter));
-  state.counters["response_bytes"] =
-      benchmark::Counter(static_cast<double>(response_bytes) / per_iter, benchmark::Counter::kAvgThreads);
+  state.counters["response_bytes"] = benchmark::Counter(
+      static_cast<double>(response_bytes) / per_iter, benchmark::Counter::kAvgThreads);
 }
 
 void BM_FullRequestGetEcho(benchmark::State& state) {

@@ -20,7 +20,14 @@ enum class ConnState : uint8_t {
 };
 
 // Timeouts of lua-api.md §11.2, one timer list each (net/timers.h).
-enum TimerKind : int { kTimerIdle, kTimerHead, kTimerBody, kTimerOutput, kTimerLinger, kTimerKinds };
+enum TimerKind : int {
+  kTimerIdle,
+  kTimerHead,
+  kTimerBody,
+  kTimerOutput,
+  kTimerLinger,
+  kTimerKinds
+};
 
 struct Exchange;
 
@@ -28,12 +35,12 @@ struct Connection : net::TimerNode, net::EventSource {
   Connection() : net::EventSource(net::SourceKind::kConnection) {}
   int fd = -1;
   ConnState state = ConnState::kOpen;
-  uint32_t events = 0;      // epoll interest: EPOLLIN (reading), EPOLLRDHUP (an exchange
-                            // waits), EPOLLOUT (output pending)
+  uint32_t events = 0;  // epoll interest: EPOLLIN (reading), EPOLLRDHUP (an exchange
+                        // waits), EPOLLOUT (output pending)
   bool peer_eof = false;
-  bool linger = false;      // half-close and drain input after the last response
+  bool linger = false;           // half-close and drain input after the last response
   size_t body_period_bytes = 0;  // body bytes in the current body-timeout period
-  uint32_t index = 0;       // slot in the worker's connection list
+  uint32_t index = 0;            // slot in the worker's connection list
   sockaddr_storage peer{};
   char peer_text[48] = {0};  // filled on first use
   core::Buffer in;

@@ -31,14 +31,14 @@ struct Exchange final : lua::TaskOwner {
   Processor* processor = nullptr;
   Connection* conn = nullptr;
   lua::Task* task = nullptr;  // the handler's task while it runs or waits
-  lua::RequestInfo info;  // info.request: the Processor's, then `request` once detached
-  http::Request request;  // the copy: views into `bytes` (or `body`)
-  std::string bytes;      // the message as received (request line, head, body)
-  std::string body;       // a chunked body (decoded by the parser, not in `bytes`)
+  lua::RequestInfo info;      // info.request: the Processor's, then `request` once detached
+  http::Request request;      // the copy: views into `bytes` (or `body`)
+  std::string bytes;          // the message as received (request line, head, body)
+  std::string body;           // a chunked body (decoded by the parser, not in `bytes`)
   std::vector<http::Header> headers;
   std::vector<router::Param> params;
   bool head_request = false;
-  uint64_t t0_ns = 0;      // when the head was complete (for the log line); 0: not logged
+  uint64_t t0_ns = 0;       // when the head was complete (for the log line); 0: not logged
   uint64_t started_ms = 0;  // loop time when the handler started
   net::Timer deadline;      // timeouts.handler, armed when the handler first waits
 

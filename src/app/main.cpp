@@ -1,6 +1,7 @@
 // rover: CLI -> load app in worker 1's VM -> config -> routes -> other
 // workers -> bind -> banner -> serve -> drain on SIGTERM/SIGINT
 // (lua-api.md §1.3, ARCHITECTURE.md §1).
+#include <fmt/format.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -10,7 +11,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fmt/format.h>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -147,7 +147,10 @@ int runServer(const CliOptions& cli) {
     auto loop = std::make_unique<net::Loop>();
     auto vm = std::make_unique<lua::Vm>(id, count, loop.get());
     if (vm->load(args, &error) != lua::LoadResult::kServer) {
-      return fail(error.empty() ? fmt::format("❌ Error loading {}:\nworker {} did not return a server", args.path, id) : error);
+      return fail(
+          error.empty()
+              ? fmt::format("❌ Error loading {}:\nworker {} did not return a server", args.path, id)
+              : error);
     }
     vm->setExposeErrors(cfg.expose_errors);
     workers.push_back(std::make_unique<Worker>(id, std::move(loop), std::move(vm), settings));

@@ -1,8 +1,7 @@
 #include "app/processor.h"
 
-#include <sys/epoll.h>
-
 #include <fmt/format.h>
+#include <sys/epoll.h>
 
 #include "core/clock.h"
 #include "core/limits.h"
@@ -68,9 +67,9 @@ void Processor::process(Connection* c) {
 
 void Processor::reject(Connection* c, int status) {
   if (status == 413) {
-    scratch_ = fmt::format(
-        "{{\"error\":\"Request body too large: {} bytes exceeds limit of {} bytes\"}}",
-        c->parser.errorBodySize(), settings_.body_size_limit);
+    scratch_ =
+        fmt::format("{{\"error\":\"Request body too large: {} bytes exceeds limit of {} bytes\"}}",
+                    c->parser.errorBodySize(), settings_.body_size_limit);
     resp_.reset(413, http::kJson, scratch_);
   } else {
     // Bodies of transport rejections are their reason phrases (lua-api.md §11.3).
@@ -108,10 +107,9 @@ Exchange* Processor::newExchange() {
 
 // Decided when the response is written, so a request that was in flight
 // when the drain began answers `Connection: close`.
-http::ConnectionHeader Processor::connectionHeader(Connection* c,
-                                                   const http::Request& req) const {
-  bool close_after = !req.keep_alive || draining_ ||
-                     (stop_flag_ && stop_flag_->load(std::memory_order_relaxed));
+http::ConnectionHeader Processor::connectionHeader(Connection* c, const http::Request& req) const {
+  bool close_after =
+      !req.keep_alive || draining_ || (stop_flag_ && stop_flag_->load(std::memory_order_relaxed));
   if (close_after) {
     if (c->state == ConnState::kOpen) c->state = ConnState::kClosing;
     return http::ConnectionHeader::kClose;
@@ -160,7 +158,7 @@ bool Processor::dispatch(Connection* c) {
     info.params = match.params;
     info.param_count = match.param_count;
     status = vm_.handle(info, x, &resp_, &x->task);
-    if (status == 0) {  // the handler waits
+    if (status == 0) {                                                   // the handler waits
       if (c->state == ConnState::kClosing) c->state = ConnState::kOpen;  // decided again at the end
       c->exchange = x;
       detach(c, x);
@@ -202,8 +200,7 @@ void Processor::logRequest(Exchange* x, int status) {
   if (core::logEnabled(level)) {
     double ms = static_cast<double>(core::monotonicNs() - x->t0_ns) / 1e6;
     core::logLine(level, fmt::format("[{}] {} {} - {} in {:.2f}ms", lua::requestId(x->info),
-                                     x->info.request->method, x->info.request->path, status,
-                                     ms));
+                                     x->info.request->method, x->info.request->path, status, ms));
   }
 }
 

@@ -8,9 +8,9 @@
 #pragma once
 #include <array>
 #include <atomic>
-#include <string>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "app/connection.h"
@@ -38,8 +38,13 @@ class ResponseFilter {
  protected:
   ~ResponseFilter() = default;
 };
-enum FilterSlot : int { kFilterAppHeaders, kFilterCors, kFilterSecurityHeaders,
-                        kFilterCompression, kFilterSlots };
+enum FilterSlot : int {
+  kFilterAppHeaders,
+  kFilterCors,
+  kFilterSecurityHeaders,
+  kFilterCompression,
+  kFilterSlots
+};
 
 // The driver of the connections (the worker): told when an exchange that
 // waited has finished, so it sends what was queued and reads again.

@@ -1,5 +1,6 @@
 #include "app/worker.h"
 
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
@@ -8,7 +9,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <fmt/format.h>
 
 #include "core/clock.h"
 #include "core/limits.h"
@@ -48,9 +48,9 @@ Worker::Worker(int id, std::unique_ptr<net::Loop> loop, std::unique_ptr<lua::Vm>
   timers_.setLength(kTimerBody, settings.body_timeout_ms);
   timers_.setLength(kTimerOutput, settings.output_timeout_ms);
   timers_.setLength(kTimerLinger, settings.linger_ms);
-  shortest_timer_ms_ = std::min({settings.idle_timeout_ms, settings.head_timeout_ms,
-                                 settings.body_timeout_ms, settings.output_timeout_ms,
-                                 settings.linger_ms});
+  shortest_timer_ms_ =
+      std::min({settings.idle_timeout_ms, settings.head_timeout_ms, settings.body_timeout_ms,
+                settings.output_timeout_ms, settings.linger_ms});
 }
 
 Worker::~Worker() {

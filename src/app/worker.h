@@ -14,8 +14,8 @@
 
 #include "app/connection.h"
 #include "app/processor.h"
-#include "lua/vm.h"
 #include "core/limits.h"
+#include "lua/vm.h"
 #include "net/loop.h"
 #include "net/reactor.h"
 #include "net/timers.h"
@@ -92,7 +92,7 @@ class Worker final : ProcessorHost {
   std::vector<Connection*> pending_free_;  // closed during this event batch
   bool listener_paused_ = false;
   uint64_t listener_retry_ms_ = 0;
-  uint64_t next_sweep_ms_ = 0;       // connection timers: nothing expires before
+  uint64_t next_sweep_ms_ = 0;  // connection timers: nothing expires before
   uint64_t shortest_timer_ms_ = 0;
   std::atomic<bool> stop_requested_{false};
   bool draining_ = false;

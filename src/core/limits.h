@@ -14,11 +14,11 @@ inline constexpr int kDefaultPort = 4242;
 inline constexpr std::string_view kDefaultLogLevel = "debug";
 inline constexpr int kDefaultDrainTimeoutMs = 30'000;  // server-features.md §15
 
-inline constexpr size_t kMaxTargetBytes = 16 * 1024;         // 414 beyond
-inline constexpr size_t kMaxHeaderLineBytes = 16 * 1024;     // 431 beyond
-inline constexpr size_t kMaxHeaderSectionBytes = 64 * 1024;  // 431 beyond (also trailers)
-inline constexpr size_t kMaxHeaderCount = 100;               // 431 beyond
-inline constexpr size_t kMaxChunkLineBytes = 4 * 1024;       // 400 beyond
+inline constexpr size_t kMaxTargetBytes = 16 * 1024;           // 414 beyond
+inline constexpr size_t kMaxHeaderLineBytes = 16 * 1024;       // 431 beyond
+inline constexpr size_t kMaxHeaderSectionBytes = 64 * 1024;    // 431 beyond (also trailers)
+inline constexpr size_t kMaxHeaderCount = 100;                 // 431 beyond
+inline constexpr size_t kMaxChunkLineBytes = 4 * 1024;         // 400 beyond
 inline constexpr int64_t kDefaultBodySizeLimit = 1024 * 1024;  // server-features.md §7
 inline constexpr size_t kMaxPendingOutputBytes = 1024 * 1024;  // stop reading beyond
 
@@ -27,12 +27,12 @@ inline constexpr int kIdleTimeoutMs = 30'000;         // silent close
 inline constexpr int kBodyTimeoutMs = 10'000;         // 408 if < 1 KiB per period
 inline constexpr int kOutputStallTimeoutMs = 30'000;  // close
 inline constexpr int kLingerMs = 2'000;               // discard input after a rejection
-inline constexpr int kHandlerTimeoutMs = 30'000;      // 500 "Handler timed out" (runtime-modules.md §6)
+inline constexpr int kHandlerTimeoutMs = 30'000;  // 500 "Handler timed out" (runtime-modules.md §6)
 
 inline constexpr int kJsonEncodeMaxDepth = 64;   // lua-api.md §9.1
 inline constexpr int kJsonDecodeMaxDepth = 512;  // lua-api.md §9.2
 
-inline constexpr size_t kReadChunkBytes = 16 * 1024;  // free space kept for one read()
+inline constexpr size_t kReadChunkBytes = 16 * 1024;   // free space kept for one read()
 inline constexpr size_t kKeepBufferBytes = 64 * 1024;  // idle buffers above this are freed
 
 }  // namespace rover::core

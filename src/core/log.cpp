@@ -41,13 +41,20 @@ void logLine(LogLevel level, std::string_view message) {
 
 bool parseLogLevel(std::string_view text, LogLevel* out) {
   std::string lower;
-  for (char c : text) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  if (lower == "debug") *out = LogLevel::kDebug;
-  else if (lower == "info") *out = LogLevel::kInfo;
-  else if (lower == "warn") *out = LogLevel::kWarn;
-  else if (lower == "error") *out = LogLevel::kError;
-  else if (lower == "nope") *out = LogLevel::kNope;
-  else return false;
+  for (char c : text)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (lower == "debug")
+    *out = LogLevel::kDebug;
+  else if (lower == "info")
+    *out = LogLevel::kInfo;
+  else if (lower == "warn")
+    *out = LogLevel::kWarn;
+  else if (lower == "error")
+    *out = LogLevel::kError;
+  else if (lower == "nope")
+    *out = LogLevel::kNope;
+  else
+    return false;
   return true;
 }
 

@@ -22,9 +22,9 @@ void base62(uint64_t v, char* out, size_t width) {
 
 void generateRequestId(int worker_id, char* out) {
   thread_local uint64_t counter = 0;
-  base62(processPrefix(), out, 5);               // 62^5 ~ 9.2e8 prefixes
+  base62(processPrefix(), out, 5);  // 62^5 ~ 9.2e8 prefixes
   base62(static_cast<uint64_t>(worker_id), out + 5, 2);
-  base62(++counter, out + 7, 9);                 // 62^9 ~ 1.3e16 requests
+  base62(++counter, out + 7, 9);  // 62^9 ~ 1.3e16 requests
 }
 
 }  // namespace rover::core

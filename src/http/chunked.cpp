@@ -1,13 +1,12 @@
 #include "http/chunked.h"
-#include "core/hex.h"
 
 #include <algorithm>
 
+#include "core/hex.h"
 #include "core/limits.h"
 
 namespace rover::http {
-namespace {
-}  // namespace
+namespace {}  // namespace
 
 void ChunkedDecoder::reset() { *this = ChunkedDecoder{}; }
 
@@ -42,14 +41,18 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* data, size_t size, size_
         break;
       }
       case State::kSizeWs:  // BWS before ';' only
-        if (c == ';') state_ = State::kExt;
-        else if (c != ' ' && c != '\t') return error();
+        if (c == ';')
+          state_ = State::kExt;
+        else if (c != ' ' && c != '\t')
+          return error();
         ++i;
         if (++line_bytes_ > core::kMaxChunkLineBytes) return error();
         break;
       case State::kExt:
-        if (c == '\r') state_ = State::kSizeLf;
-        else if (c == '\n' || (static_cast<unsigned char>(c) < 0x20 && c != '\t')) return error();
+        if (c == '\r')
+          state_ = State::kSizeLf;
+        else if (c == '\n' || (static_cast<unsigned char>(c) < 0x20 && c != '\t'))
+          return error();
         ++i;
         if (++line_bytes_ > core::kMaxChunkLineBytes) return error();
         break;
@@ -89,8 +92,10 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* data, size_t size, size_
         state_ = State::kTrailer;
         break;
       case State::kTrailer:
-        if (c == '\r') state_ = State::kTrailerLf;
-        else if (c == '\n' || (static_cast<unsigned char>(c) < 0x20 && c != '\t')) return error();
+        if (c == '\r')
+          state_ = State::kTrailerLf;
+        else if (c == '\n' || (static_cast<unsigned char>(c) < 0x20 && c != '\t'))
+          return error();
         ++i;
         if (++trailer_bytes_ > core::kMaxHeaderSectionBytes) return error();
         break;

@@ -25,7 +25,16 @@ class ChunkedDecoder {
 
  private:
   enum class State : uint8_t {
-    kSize, kSizeWs, kExt, kSizeLf, kData, kDataCr, kDataLf, kTrailerStart, kTrailer, kTrailerLf,
+    kSize,
+    kSizeWs,
+    kExt,
+    kSizeLf,
+    kData,
+    kDataCr,
+    kDataLf,
+    kTrailerStart,
+    kTrailer,
+    kTrailerLf,
     kEndLf
   };
   State state_ = State::kSize;

@@ -79,15 +79,13 @@ class RequestParser {
   ParseStatus readBody(const char* buf, size_t size);
   ParseStatus readChunked(const char* buf, size_t size);
   ParseStatus fail(int status);
-  std::string_view view(const char* buf, Span s) const {
-    return {buf + msg_start_ + s.off, s.len};
-  }
+  std::string_view view(const char* buf, Span s) const { return {buf + msg_start_ + s.off, s.len}; }
 
   State state_ = State::kHead;
-  size_t pos_ = 0;        // next byte not yet consumed
-  size_t msg_start_ = 0;  // first byte of the current message
-  size_t scan_ = 0;       // head: bytes from msg_start_ already searched for line ends
-  size_t line_start_ = 0; // head: start of the line being searched (from msg_start_)
+  size_t pos_ = 0;         // next byte not yet consumed
+  size_t msg_start_ = 0;   // first byte of the current message
+  size_t scan_ = 0;        // head: bytes from msg_start_ already searched for line ends
+  size_t line_start_ = 0;  // head: start of the line being searched (from msg_start_)
   size_t headers_start_ = 0;
   Span method_, target_;
   uint8_t minor_ = 1;

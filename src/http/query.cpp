@@ -1,6 +1,7 @@
 // Percent-decoding (see query.h). Both decoders make one pass and reuse the
 // caller's string, so a warm string decodes without allocating.
 #include "http/query.h"
+
 #include "core/hex.h"
 
 namespace rover::http {

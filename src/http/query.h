@@ -31,7 +31,8 @@ void forEachQueryPair(std::string_view query, Visit&& visit) {
     size_t eq = pair.find('=');
     std::string_view raw_name = pair.substr(0, eq);
     if (raw_name.empty()) continue;
-    std::string_view raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    std::string_view raw_value =
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     decodeQueryComponent(raw_name, &name);
     decodeQueryComponent(raw_value, &value);
     visit(std::string_view(name), std::string_view(value));

@@ -24,7 +24,7 @@ struct Request {
   bool has_query = false;
   uint8_t version_minor = 1;  // HTTP/1.<minor>
   bool keep_alive = true;
-  bool has_body = false;     // Content-Length > 0 or chunked with data
+  bool has_body = false;  // Content-Length > 0 or chunked with data
   std::string_view body;
   size_t header_count = 0;
   Header* headers = nullptr;  // header_count of them (RequestStorage's, or a copy's)

@@ -122,8 +122,10 @@ void finishHead(core::Buffer& out, int status, size_t content_length, Connection
     appendDecimal(out, content_length);
     out.append("\r\n");
   }
-  if (conn == ConnectionHeader::kClose) out.append("Connection: close\r\n");
-  else if (conn == ConnectionHeader::kKeepAlive) out.append("Connection: keep-alive\r\n");
+  if (conn == ConnectionHeader::kClose)
+    out.append("Connection: close\r\n");
+  else if (conn == ConnectionHeader::kKeepAlive)
+    out.append("Connection: keep-alive\r\n");
   out.append("\r\n");
 }
 

@@ -83,9 +83,7 @@ void writeHeader(core::Buffer& out, std::string_view name, std::string_view valu
 // when asked, and the blank line ending the head.
 void finishHead(core::Buffer& out, int status, size_t content_length, ConnectionHeader conn);
 // True for 1xx, 204 and 304: never a body, never Content-Length.
-inline bool statusHasNoBody(int status) {
-  return status < 200 || status == 204 || status == 304;
-}
+inline bool statusHasNoBody(int status) { return status < 200 || status == 204 || status == 304; }
 
 // A complete response with an optional body; omits the body for HEAD.
 void writeSimpleResponse(core::Buffer& out, int status, std::string_view content_type,

@@ -6,7 +6,6 @@
 //   * integers beyond 64 bits, which §9.2 reads as doubles.
 // Both rewrites keep the text length, so no offsets move.
 #include "json/decode.h"
-#include "core/hex.h"
 
 #include <simdjson.h>
 
@@ -18,6 +17,7 @@
 #include <memory>
 #include <new>
 
+#include "core/hex.h"
 #include "core/limits.h"
 
 namespace rover::json {

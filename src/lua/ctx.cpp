@@ -1,15 +1,13 @@
 #include "lua/ctx.h"
 
-#include <lua.hpp>
-
-#include "lua/native.h"
-
 #include <cstring>
+#include <lua.hpp>
 #include <string>
 
 #include "core/request_id.h"
 #include "http/query.h"
 #include "json/decode.h"
+#include "lua/native.h"
 
 namespace rover::lua {
 namespace {
@@ -239,14 +237,13 @@ int bodyJson(lua_State* L) {
     return 3;
   }
   size_t i = 0;
-  while (i < r.body.size() && (r.body[i] == ' ' || r.body[i] == '\t' || r.body[i] == '\n' ||
-                               r.body[i] == '\r')) {
+  while (i < r.body.size() &&
+         (r.body[i] == ' ' || r.body[i] == '\t' || r.body[i] == '\n' || r.body[i] == '\r')) {
     ++i;
   }
   lua_pushboolean(L, i < r.body.size() && r.body[i] == '{');
   return 3;
 }
-
 
 // ctx.__index for what the prelude's Lua __index (server.lua, make_ctx) does
 // not answer itself: a ctx that is no longer valid (raises), a live ctx that

@@ -78,9 +78,8 @@ void Vm::fillJsonError(int status, std::string_view message, http::Response& out
 void Vm::fill500(std::string_view message, RequestInfo& info, http::Response& out) {
   if (core::logEnabled(core::LogLevel::kError)) {
     std::string_view id = requestId(info);
-    core::logLine(core::LogLevel::kError,
-                  fmt::format("[{}] {} {} - {}", id, info.request->method, info.request->path,
-                              message));
+    core::logLine(core::LogLevel::kError, fmt::format("[{}] {} {} - {}", id, info.request->method,
+                                                      info.request->path, message));
   }
   fillJsonError(500, expose_errors_ ? message : "Internal Server Error", out);
 }
@@ -158,9 +157,9 @@ void Vm::fillErrorValue(lua_State* L, int idx, RequestInfo& info, http::Response
   if (code == 500) {
     std::string_view message = toView(L, top + 3);
     if (core::logEnabled(core::LogLevel::kError)) {
-      core::logLine(core::LogLevel::kError, fmt::format("[{}] {} {} - {}", requestId(info),
-                                                        info.request->method,
-                                                        info.request->path, message));
+      core::logLine(core::LogLevel::kError,
+                    fmt::format("[{}] {} {} - {}", requestId(info), info.request->method,
+                                info.request->path, message));
     }
     if (core::logEnabled(core::LogLevel::kDebug)) {
       lua_getfield(L, LUA_REGISTRYINDEX, "rover.traceback");

@@ -3,9 +3,8 @@
 
 #include <lua.hpp>
 
-#include "lua/native.h"
-
 #include "core/shared_store.h"
+#include "lua/native.h"
 
 namespace rover::lua {
 namespace {
@@ -40,9 +39,12 @@ core::SharedValue checkValue(lua_State* L, int idx) {
 }
 
 void pushValue(lua_State* L, const core::SharedValue& v) {
-  if (auto* s = std::get_if<std::string>(&v)) lua_pushlstring(L, s->data(), s->size());
-  else if (auto* d = std::get_if<double>(&v)) lua_pushnumber(L, *d);
-  else lua_pushboolean(L, std::get<bool>(v));
+  if (auto* s = std::get_if<std::string>(&v))
+    lua_pushlstring(L, s->data(), s->size());
+  else if (auto* d = std::get_if<double>(&v))
+    lua_pushnumber(L, *d);
+  else
+    lua_pushboolean(L, std::get<bool>(v));
 }
 
 int sharedGet(lua_State* L) {
@@ -104,9 +106,12 @@ int sharedKeys(lua_State* L) {
 }  // namespace
 
 void pushSharedTable(lua_State* L) {
-  const luaL_Reg fns[] = {{"get", native<sharedGet>},       {"set", native<sharedSet>},
-                          {"add", native<sharedAdd>},       {"incr", native<sharedIncr>},
-                          {"delete", native<sharedDelete>}, {"keys", native<sharedKeys>},
+  const luaL_Reg fns[] = {{"get", native<sharedGet>},
+                          {"set", native<sharedSet>},
+                          {"add", native<sharedAdd>},
+                          {"incr", native<sharedIncr>},
+                          {"delete", native<sharedDelete>},
+                          {"keys", native<sharedKeys>},
                           {nullptr, nullptr}};
   lua_createtable(L, 0, 6);
   for (const luaL_Reg* f = fns; f->name; ++f) {

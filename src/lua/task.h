@@ -44,20 +44,20 @@ enum class RunStatus : uint8_t { kDone, kSuspended };
 
 struct Task {
   Vm* vm = nullptr;
-  uint32_t slot = 0;  // index in the Vm's tasks (what a ctx names)
+  uint32_t slot = 0;        // index in the Vm's tasks (what a ctx names)
   lua_State* co = nullptr;  // nullptr until first use, or after an abort
   int co_ref = -2;          // registry ref keeping `co` alive
   uint32_t generation = 1;  // bumped when a run ends: ctx handles of older runs are dead
   TaskKind kind = TaskKind::kRequest;
   bool in_use = false;
   bool suspended = false;
-  bool co_dead = false;    // the coroutine must not run again (dropped at release)
-  bool failed = false;     // the last run raised: its error value is on top of co's stack
-  bool cancelled = false;  // background: cancel() while it ran
+  bool co_dead = false;         // the coroutine must not run again (dropped at release)
+  bool failed = false;          // the last run raised: its error value is on top of co's stack
+  bool cancelled = false;       // background: cancel() while it ran
   RequestInfo* info = nullptr;  // request tasks: what ctx reads
   TaskOwner* owner = nullptr;   // request tasks
-  int ctx_ref = -2;    // request tasks while suspended: their ctx
-  int store_ref = -2;  // ctx:set/get table (made on first set)
+  int ctx_ref = -2;             // request tasks while suspended: their ctx
+  int store_ref = -2;           // ctx:set/get table (made on first set)
   const char* label = nullptr;  // background: names it in error logs
   Wait* waits = nullptr;
   DelayWait delay;

@@ -18,11 +18,10 @@
 #include <cmath>
 #include <lua.hpp>
 
-#include "lua/native.h"
-
 #include "core/clock.h"
 #include "core/log.h"
 #include "lua/ctx.h"
+#include "lua/native.h"
 #include "lua/vm.h"
 
 namespace rover::lua {
@@ -54,19 +53,20 @@ void delayCancel(Wait* w) {
 // rover.delay(ms): the recipe in five steps.
 int luaDelay(lua_State* L) {
   Vm* vm = vmOf(L);
-  Task* t = runningTask(L, vm);                                  // 1. check
-  if (!t || !vm->loop()) return luaL_error(L, "rover.delay must be called inside a handler or task");
+  Task* t = runningTask(L, vm);  // 1. check
+  if (!t || !vm->loop())
+    return luaL_error(L, "rover.delay must be called inside a handler or task");
   double ms = lua_type(L, 1) == LUA_TNUMBER ? lua_tonumber(L, 1) : -1;
   if (!(ms >= 0) || std::isinf(ms)) return luaL_error(L, "rover.delay: ms must be a number >= 0");
   net::Loop* loop = vm->loop();
-  t->delay.timer.fire = delayFired;                              // 2. register the event
+  t->delay.timer.fire = delayFired;  // 2. register the event
   t->delay.timer.data = t;
   // Rounded up from the exact clock, so the wait is never shorter than ms.
   uint64_t due_ns = core::monotonicNs() + static_cast<uint64_t>(ms * 1e6);
   loop->arm(&t->delay.timer, (due_ns + 999'999) / 1'000'000);
-  t->delay.cancel = delayCancel;                                 //    and its cancel hook
+  t->delay.cancel = delayCancel;  //    and its cancel hook
   t->addWait(&t->delay);
-  return lua_yield(L, 0);                                        // 3. yield; 4. the loop resumes
+  return lua_yield(L, 0);  // 3. yield; 4. the loop resumes
 }
 
 // Handles returned by spawn and interval: { task, generation } with :cancel().

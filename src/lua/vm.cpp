@@ -7,12 +7,11 @@
 #include <cstring>
 #include <lua.hpp>
 
-#include "lua/native.h"
-
 #include "core/limits.h"
 #include "core/log.h"
 #include "json/encode.h"
 #include "lua/ctx.h"
+#include "lua/native.h"
 #include "lua/shared.h"
 
 namespace rover::lua::prelude {
@@ -86,9 +85,9 @@ void pushDefaults(lua_State* L) {
   lua_setfield(L, -2, "drain_timeout_secs");
   lua_createtable(L, 0, 6);
   const std::pair<const char*, int> timeouts[] = {
-      {"head", core::kHeadTimeoutMs},          {"idle", core::kIdleTimeoutMs},
-      {"body", core::kBodyTimeoutMs},          {"output", core::kOutputStallTimeoutMs},
-      {"linger", core::kLingerMs},             {"handler", core::kHandlerTimeoutMs}};
+      {"head", core::kHeadTimeoutMs}, {"idle", core::kIdleTimeoutMs},
+      {"body", core::kBodyTimeoutMs}, {"output", core::kOutputStallTimeoutMs},
+      {"linger", core::kLingerMs},    {"handler", core::kHandlerTimeoutMs}};
   for (auto& [key, ms] : timeouts) {
     lua_pushnumber(L, ms / 1000.0);
     lua_setfield(L, -2, key);

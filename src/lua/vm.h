@@ -13,9 +13,9 @@
 
 #include "core/buffer.h"
 #include "core/limits.h"
-#include "lua/task.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "lua/task.h"
 #include "router/router.h"
 
 struct lua_State;
@@ -62,7 +62,7 @@ enum class LoadResult { kServer, kScript, kFailed };
 // What the worker knows about a request beyond its bytes.
 struct RequestInfo {
   const http::Request* request = nullptr;
-  const router::Match* match = nullptr;  // while the handler starts
+  const router::Match* match = nullptr;   // while the handler starts
   const router::Param* params = nullptr;  // the route's captures (views like request's)
   size_t param_count = 0;
   router::Method method = router::Method::kGet;  // the request's method (HEAD stays HEAD)

@@ -122,12 +122,10 @@ bool Vm::readConfig(const ConfigOverrides& ov, ServerConfig* out, std::string* e
   lua_getfield(L, t, "drain_timeout_secs");
   out->drain_timeout_secs = lua_tonumber(L, -1);
   lua_getfield(L, t, "timeouts");
-  const std::pair<const char*, double*> timeouts[] = {{"head", &out->head_timeout},
-                                                      {"idle", &out->idle_timeout},
-                                                      {"body", &out->body_timeout},
-                                                      {"output", &out->output_timeout},
-                                                      {"linger", &out->linger},
-                                                      {"handler", &out->handler_timeout}};
+  const std::pair<const char*, double*> timeouts[] = {
+      {"head", &out->head_timeout}, {"idle", &out->idle_timeout},
+      {"body", &out->body_timeout}, {"output", &out->output_timeout},
+      {"linger", &out->linger},     {"handler", &out->handler_timeout}};
   for (auto& [key, field] : timeouts) {
     lua_getfield(L, -1, key);
     *field = lua_tonumber(L, -1);

@@ -27,18 +27,24 @@ class TimerLists {
     List& l = lists_[kind];
     n->timer_prev = l.tail;
     n->timer_next = nullptr;
-    if (l.tail) l.tail->timer_next = n;
-    else l.head = n;
+    if (l.tail)
+      l.tail->timer_next = n;
+    else
+      l.head = n;
     l.tail = n;
   }
 
   void disarm(TimerNode* n) {
     if (n->timer_kind < 0) return;
     List& l = lists_[n->timer_kind];
-    if (n->timer_prev) n->timer_prev->timer_next = n->timer_next;
-    else l.head = n->timer_next;
-    if (n->timer_next) n->timer_next->timer_prev = n->timer_prev;
-    else l.tail = n->timer_prev;
+    if (n->timer_prev)
+      n->timer_prev->timer_next = n->timer_next;
+    else
+      l.head = n->timer_next;
+    if (n->timer_next)
+      n->timer_next->timer_prev = n->timer_prev;
+    else
+      l.tail = n->timer_prev;
     n->timer_prev = n->timer_next = nullptr;
     n->timer_kind = -1;
   }

@@ -4,13 +4,13 @@
 // GET /a/{x} and POST /a/{y} share a leaf but keep their own pattern and names.
 #include "router/router.h"
 
-#include "core/hex.h"
-
 #include <algorithm>
 #include <deque>
 #include <functional>
 #include <utility>
 #include <vector>
+
+#include "core/hex.h"
 
 namespace rover::router {
 namespace {

@@ -30,12 +30,12 @@ struct Param {
 };
 
 struct Match {
-  int handler = -1;                // handler id given to add(), or -1
-  Method method = Method::kGet;    // method of the chosen handler (kGet for HEAD-by-GET)
-  std::string_view pattern;        // route pattern, e.g. "/users/{id}" (owned by the Router)
+  int handler = -1;              // handler id given to add(), or -1
+  Method method = Method::kGet;  // method of the chosen handler (kGet for HEAD-by-GET)
+  std::string_view pattern;      // route pattern, e.g. "/users/{id}" (owned by the Router)
   size_t param_count = 0;
   Param params[kMaxParams];
-  MethodMask allowed = 0;          // when handler == -1: methods of all routes matching the path
+  MethodMask allowed = 0;  // when handler == -1: methods of all routes matching the path
 };
 
 class Router {

@@ -75,7 +75,8 @@ class ProcessorTest : public ::testing::Test {
   Connection conn_;
 };
 
-const std::string kGetEcho = "GET /echo HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n";
+const std::string kGetEcho =
+    "GET /echo HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n";
 const std::string kGetItem =
     "GET /items/a%20b/parts/42?q=lua+jit&long_name_beyond_sso=a+value+longer+than+sso HTTP/1.1\r\n"
     "Host: x\r\nUser-Agent: bench\r\n\r\n";

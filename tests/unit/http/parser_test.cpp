@@ -81,7 +81,8 @@ TEST(RequestParser, ChunkedBody) {
   RequestParser p;
   std::string buf;
   std::string in =
-      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\n"
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\n"
       "T: x\r\n\r\n";
   ASSERT_EQ(feedAll(p, buf, in, 3), ParseStatus::kMessageComplete);
   EXPECT_EQ(requestOf(p, buf).body, "abcde");
@@ -92,8 +93,8 @@ TEST(RequestParser, Rejections) {
     std::string in;
     int status;
   } cases[] = {
-      {"GET / HTTP/1.1\r\n\r\n", 400},                            // no Host
-      {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},      // two Hosts
+      {"GET / HTTP/1.1\r\n\r\n", 400},                        // no Host
+      {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},  // two Hosts
       {"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
       {"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
       {"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400},
@@ -103,11 +104,11 @@ TEST(RequestParser, Rejections) {
       {"G@T / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\n Host: a\r\n\r\n", 400},
       {"GET / HTTP/1.1\nHost: a\r\n\r\n", 400},
-      {"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400},   // obs-fold
-      {"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n", 400},     // control char
-      {"GET / HTTP/1.1\r\nHost: a\r\n: empty\r\n\r\n", 400},        // empty name
-      {"GET / HTTP/1.1\r\nHost: a\r\nX : v\r\n\r\n", 400},          // space before colon
-      {"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", 400},       // bare CR
+      {"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400},  // obs-fold
+      {"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n", 400},   // control char
+      {"GET / HTTP/1.1\r\nHost: a\r\n: empty\r\n\r\n", 400},     // empty name
+      {"GET / HTTP/1.1\r\nHost: a\r\nX : v\r\n\r\n", 400},       // space before colon
+      {"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", 400},     // bare CR
       {"GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400},
       {"GET / HTTP\r\nHost: a\r\n\r\n", 400},
@@ -164,7 +165,8 @@ TEST(RequestParser, TooManyHeaders) {
 
 TEST(RequestParser, ExpectContinuePausesAfterHead) {
   RequestParser p;
-  std::string buf = "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+  std::string buf =
+      "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
   EXPECT_EQ(p.execute(buf.data(), buf.size()), ParseStatus::kContinue);
   EXPECT_EQ(p.execute(buf.data(), buf.size()), ParseStatus::kNeedMore);
   buf += "ok";
