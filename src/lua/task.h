@@ -56,7 +56,6 @@ struct Task {
   bool cancelled = false;       // background: cancel() while it ran
   RequestInfo* info = nullptr;  // request tasks: what ctx reads
   TaskOwner* owner = nullptr;   // request tasks
-  int ctx_ref = -2;             // request tasks while suspended: their ctx
   int store_ref = -2;           // ctx:set/get table (made on first set)
   const char* label = nullptr;  // background: names it in error logs
   Wait* waits = nullptr;

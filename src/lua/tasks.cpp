@@ -230,18 +230,7 @@ RunStatus Vm::afterYield(Task* t, int rc) {
     }
     t->suspended = true;
     ++suspended_count_;
-    if (t->kind == TaskKind::kRequest) {
-      // Keep the ctx to make it the running one again on resume (dispatch set
-      // CUR[1] for this request; nothing else ran since).
-      lua_rawgeti(L_, LUA_REGISTRYINDEX, ctx_cur_ref_);
-      if (t->ctx_ref == LUA_NOREF) {
-        lua_rawgeti(L_, -1, 1);
-        t->ctx_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
-      }
-      lua_pushnil(L_);
-      lua_rawseti(L_, -2, 1);
-      lua_pop(L_, 1);
-    }
+    if (t->kind == TaskKind::kRequest) clearCurrentCtx(L_);  // set again on resume
     return RunStatus::kSuspended;
   }
   if (rc == LUA_YIELD) {
@@ -273,17 +262,19 @@ void Vm::resume(Task* t) {
 
 void Vm::setCurrentCtx(lua_State* L, Task* t) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, ctx_cur_ref_);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, t->ctx_ref);
+  lua_pushinteger(L, static_cast<lua_Integer>(t->slot));
   lua_rawseti(L, -2, 1);
+  lua_pushinteger(L, static_cast<lua_Integer>(t->generation));
+  lua_rawseti(L, -2, 2);
   std::string_view m = router::methodName(t->info->method);
   lua_pushlstring(L, m.data(), m.size());
-  lua_rawseti(L, -2, 2);
+  lua_rawseti(L, -2, 3);
   lua_pop(L, 1);
 }
 
 void Vm::clearCurrentCtx(lua_State* L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, ctx_cur_ref_);
-  lua_pushnil(L);
+  lua_pushinteger(L, -1);
   lua_rawseti(L, -2, 1);
   lua_pop(L, 1);
 }
@@ -333,10 +324,6 @@ void Vm::endRun(Task* t) {
   t->info = nullptr;
   t->owner = nullptr;
   t->in_use = false;
-  if (t->ctx_ref != LUA_NOREF) {
-    luaL_unref(L_, LUA_REGISTRYINDEX, t->ctx_ref);
-    t->ctx_ref = LUA_NOREF;
-  }
   if (t->store_ref != LUA_NOREF) {
     luaL_unref(L_, LUA_REGISTRYINDEX, t->store_ref);
     t->store_ref = LUA_NOREF;

@@ -112,8 +112,8 @@ class Vm {
   // A request task that left nothing behind is kept aside for the next
   // request (no pool push/pop on the request path).
   void release(Task* t) {
-    if (t->kind == TaskKind::kRequest && !t->co_dead && t->ctx_ref == -2 /* LUA_NOREF */ &&
-        t->store_ref == -2 && !hot_) {
+    if (t->kind == TaskKind::kRequest && !t->co_dead && t->store_ref == -2 /* LUA_NOREF */ &&
+        !hot_) {
       clearStack(t);
       ++t->generation;
       t->failed = false;

@@ -401,7 +401,9 @@ M.ctx_methods = {
 --             ends the trace on every request). Anything else, and any ctx that
 --             is not the running one (which raises "request context is no
 --             longer valid" once its request is over), goes to the native
---             __index.
+--             __index. The running request is named by numbers in CUR, not by
+--             its ctx object, so a ctx that reaches no C function (a handler
+--             that only reads ctx.method) is never allocated: LuaJIT sinks it.
 --   dispatch  what a request's task runs: dispatch(handler, slot,
 --             generation, method): makes the ctx (an FFI struct rover_ctx, so
 --             making it is a few instructions in the trace) and calls the
@@ -411,18 +413,18 @@ M.ctx_methods = {
 --               true, status, content type, kind, payload, headers  (response object)
 --               false, value                                        (anything else)
 --             A handler that raises or waits leaves CUR[1] set; C clears it then
---             (and sets it again when a waiting request resumes).
---   CUR       CUR[1] = the running request's ctx, CUR[2] = its method string.
+--             (and sets CUR again when a waiting request resumes).
+--   CUR       the running request: [1] task slot (-1: none), [2] generation,
+--             [3] method string.
 --   NAMES     method number -> method string, filled by C.
 -- dispatch is the body of a request's task coroutine (lua/tasks.cpp), so its
 -- trace ends with a return to C, as a plain call's would.
 function M.make_ctx(native_index)
-  local CUR, NAMES = {}, {}
+  local CUR, NAMES = { -1, -1, false }, {}
   local methods = M.ctx_methods
-  local rawequal = rawequal
   local function index(ctx, k)
-    if rawequal(ctx, CUR[1]) then
-      if k == "method" then return CUR[2] end
+    if ctx.slot == CUR[1] and ctx.generation == CUR[2] then
+      if k == "method" then return CUR[3] end
       local m = methods[k]
       if m ~= nil then return m end
     end
@@ -433,11 +435,11 @@ function M.make_ctx(native_index)
   local CTX = ffi.metatype("struct rover_ctx", { __index = index })
   local MAGIC = 0x7c7a6f72  -- lua/ctx.h kCtxMagic
   local function dispatch(handler, slot, generation, method)
-    local ctx = CTX(MAGIC, slot, generation)
-    CUR[1] = ctx
-    CUR[2] = NAMES[method]
-    local v = handler(ctx)
-    CUR[1] = nil
+    CUR[1] = slot
+    CUR[2] = generation
+    CUR[3] = NAMES[method]
+    local v = handler(CTX(MAGIC, slot, generation))
+    CUR[1] = -1
     if getmetatable(v) == RESP then
       return true, v[1], v[2], v[3], v[4], v[5]
     end
