@@ -20,6 +20,7 @@ extern const std::string_view k_guard;
 extern const std::string_view k_html;
 extern const std::string_view k_timers;
 extern const std::string_view k_config;
+extern const std::string_view k_ctx;
 }  // namespace rover::lua::prelude
 
 namespace rover::lua {
@@ -134,6 +135,11 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   lua_pushvalue(L, config);
   runPrelude(L, prelude::k_server, "=rover.server", 4);
   int module = lua_gettop(L);
+  lua_pushvalue(L, natives);
+  lua_pushvalue(L, guard);
+  lua_pushvalue(L, module);
+  runPrelude(L, prelude::k_ctx, "=rover.ctx", 3);  // fills the module's ctx part
+  lua_pop(L, 1);
 
   // The global `rover`.
   lua_createtable(L, 0, 8);
