@@ -6,7 +6,33 @@
 #include "core/limits.h"
 
 namespace rover::http {
-namespace {}  // namespace
+namespace {
+
+bool isTokenChar(char c) {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
 
 void ChunkedDecoder::reset() { *this = ChunkedDecoder{}; }
 
@@ -91,14 +117,28 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* data, size_t size, size_
         if (c == ' ' || c == '\t' || c == ':') return error();  // obs-fold / empty name
         state_ = State::kTrailer;
         break;
+      // Trailer fields are parsed like header fields (lua-api.md §11.1): a
+      // token, ':', a value without control characters (tab allowed).
       case State::kTrailer:
-        if (c == '\r')
-          state_ = State::kTrailerLf;
-        else if (c == '\n' || (static_cast<unsigned char>(c) < 0x20 && c != '\t'))
+        if (c == ':') {
+          state_ = State::kTrailerValue;
+        } else if (!isTokenChar(c)) {
           return error();
+        }
         ++i;
         if (++trailer_bytes_ > core::kMaxHeaderSectionBytes) return error();
         break;
+      case State::kTrailerValue: {
+        auto u = static_cast<unsigned char>(c);
+        if (c == '\r') {
+          state_ = State::kTrailerLf;
+        } else if ((u < 0x20 && c != '\t') || u == 0x7f) {
+          return error();
+        }
+        ++i;
+        if (++trailer_bytes_ > core::kMaxHeaderSectionBytes) return error();
+        break;
+      }
       case State::kTrailerLf:
         if (c != '\n') return error();
         ++i;

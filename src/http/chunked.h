@@ -33,7 +33,8 @@ class ChunkedDecoder {
     kDataCr,
     kDataLf,
     kTrailerStart,
-    kTrailer,
+    kTrailer,       // the field name, up to ':'
+    kTrailerValue,  // after ':', up to CR
     kTrailerLf,
     kEndLf
   };

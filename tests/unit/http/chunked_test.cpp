@@ -323,6 +323,18 @@ TEST(ChunkedDecoder, RejectsMalformedTrailers) {
   expectError("0\r\n\rX");                               // CR without LF at the end
 }
 
+// Trailer fields are parsed like header fields (lua-api.md §11.1): a token
+// name, ':' right after it, a value without control characters or DEL.
+TEST(ChunkedDecoder, RejectsTrailersThatAreNotFields) {
+  expectError("0\r\nNoColon\r\n\r\n");
+  expectError("0\r\nT : v\r\n\r\n");     // space before the colon
+  expectError("0\r\nT(x): v\r\n\r\n");   // not a token
+  expectError("0\r\nT\x80: v\r\n\r\n");  // obs-text in the name
+  expectError("0\r\nT: a\x7f\r\n\r\n");  // DEL in the value
+  expectDone("0\r\nX-Sum!#$%&'*+-.^_`|~: v:w\r\n\r\n",
+             "");  // every token character; ':' in the value
+}
+
 // Trailers are bounded like a header section (kMaxTrailerBytes); beyond it
 // the error is flagged as a 431 rather than a 400.
 TEST(ChunkedDecoder, TrailerSectionLimit) {
