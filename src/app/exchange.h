@@ -38,9 +38,8 @@ struct Exchange final : lua::TaskOwner {
   std::vector<http::Header> headers;
   std::vector<router::Param> params;
   bool head_request = false;
-  uint64_t t0_ns = 0;       // when the head was complete (for the log line); 0: not logged
-  uint64_t started_ms = 0;  // loop time when the handler started
-  net::Timer deadline;      // timeouts.handler, armed when the handler first waits
+  uint64_t t0_ns = 0;   // when the head was complete (for the log line); 0: not logged
+  net::Timer deadline;  // timeouts.handler, armed when the handler first waits
 
   void taskFinished(lua::Task* t) override;
 };

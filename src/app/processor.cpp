@@ -1,7 +1,6 @@
 #include "app/processor.h"
 
 #include <fmt/format.h>
-#include <sys/epoll.h>
 
 #include "core/clock.h"
 #include "core/limits.h"
@@ -30,7 +29,6 @@ Processor::~Processor() {
 
 void Processor::open(Connection* c) const {
   c->state = ConnState::kOpen;
-  c->events = EPOLLIN;
   c->peer_text[0] = '\0';
   c->peer_eof = false;
   c->linger = false;
@@ -55,7 +53,7 @@ void Processor::process(Connection* c) {
       reject(c, c->parser.errorStatus());
       break;
     }
-    if (!dispatch(c)) break;  // its handler waits: the head stays pinned in c->in
+    if (!dispatch(c)) break;  // its handler waits (its request was copied out: detach)
     c->parser.nextMessage();
   }
   size_t done = c->parser.messageStart();
@@ -106,7 +104,8 @@ Exchange* Processor::newExchange() {
 }
 
 // Decided when the response is written, so a request that was in flight
-// when the drain began answers `Connection: close`.
+// when the drain began answers `Connection: close`; a closing response ends
+// the connection's reading.
 http::ConnectionHeader Processor::connectionHeader(Connection* c, const http::Request& req) const {
   bool close_after =
       !req.keep_alive || draining_ || (stop_flag_ && stop_flag_->load(std::memory_order_relaxed));
@@ -123,7 +122,6 @@ bool Processor::dispatch(Connection* c) {
   http::Request& req = request_;
   c->parser.request(c->in.data(), &req);
   x->t0_ns = core::logEnabled(core::LogLevel::kWarn) ? core::monotonicNs() : 0;
-  http::ConnectionHeader conn = connectionHeader(c, req);
   lua::RequestInfo& info = x->info;
   info.request = &req;
   info.worker_id = settings_.worker_id;
@@ -158,22 +156,15 @@ bool Processor::dispatch(Connection* c) {
     info.params = match.params;
     info.param_count = match.param_count;
     status = vm_.handle(info, x, &resp_, &x->task);
-    if (status == 0) {                                                   // the handler waits
-      if (c->state == ConnState::kClosing) c->state = ConnState::kOpen;  // decided again at the end
+    if (status == 0) {  // the handler waits
       c->exchange = x;
       detach(c, x);
       if (net::Loop* loop = vm_.loop()) {
-        x->started_ms = loop->now();
-        loop->arm(&x->deadline, x->started_ms + settings_.handler_timeout_ms);
+        loop->arm(&x->deadline, loop->now() + settings_.handler_timeout_ms);
       }
       return false;
     }
-    // A drain that began while the handler ran: this response closes.
-    if (stop_flag_ && stop_flag_->load(std::memory_order_relaxed)) {
-      conn = http::ConnectionHeader::kClose;
-      c->state = ConnState::kClosing;
-    }
-    send(c, head, conn);
+    send(c, head, connectionHeader(c, req));
     vm_.release(x->task);
     complete(x, status);
     return true;
@@ -189,7 +180,7 @@ bool Processor::dispatch(Connection* c) {
     resp_.addHeader("Allow", allow_);
   }
   status = resp_.status;
-  send(c, head, conn);
+  send(c, head, connectionHeader(c, req));
   complete(x, status);
   return true;
 }
@@ -210,11 +201,8 @@ void Processor::finish(Exchange* x) {
   if (vm_.loop()) vm_.loop()->disarm(&x->deadline);
   int status = vm_.respond(x->task, &resp_);
   send(c, x->head_request, connectionHeader(c, x->request));
-  vm_.release(x->task);
-  c->exchange = nullptr;
-  complete(x, status);
-  process(c);  // requests pipelined behind it
-  if (host_) host_->exchangeFinished(c);
+  vm_.release(x->task);  // after send: resp_ points into the task's results
+  endWait(x, status);
 }
 
 // timeouts.handler (runtime-modules.md §6): the handler is never resumed and
@@ -226,12 +214,19 @@ void Processor::timedOut(Exchange* x) {
   if (core::logEnabled(core::LogLevel::kError)) {
     core::logLine(core::LogLevel::kError,
                   fmt::format("[{}] {} {} - Handler timed out", lua::requestId(x->info),
-                              x->request.method, x->request.path));
+                              x->info.request->method, x->info.request->path));
   }
   resp_.reset(500, http::kJson, "{\"error\":\"Handler timed out\"}");
   send(c, x->head_request, connectionHeader(c, x->request));
+  endWait(x, 500);
+}
+
+// A request that waited has been answered: serve what was pipelined behind
+// it and let the host write.
+void Processor::endWait(Exchange* x, int status) {
+  Connection* c = x->conn;
   c->exchange = nullptr;
-  complete(x, 500);
+  complete(x, status);
   process(c);
   if (host_) host_->exchangeFinished(c);
 }

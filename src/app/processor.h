@@ -121,6 +121,7 @@ class Processor {
   const std::atomic<bool>* stop_flag_ = nullptr;
   void detach(Connection* c, Exchange* x);
   void send(Connection* c, bool head_request, http::ConnectionHeader conn);
+  void endWait(Exchange* x, int status);
 
   http::RequestStorage request_;  // the request being dispatched (views into its connection)
   router::Match match_;           // its route

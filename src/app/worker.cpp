@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -168,6 +167,7 @@ void Worker::onAccept() {
     timers_.arm(c, kTimerIdle, loop_->now());
     c->index = static_cast<uint32_t>(conns_.size());
     conns_.push_back(c);
+    c->events = EPOLLIN;
     reactor_.add(fd, EPOLLIN, static_cast<net::EventSource*>(c));
   }
 }

@@ -139,13 +139,4 @@ void serialize(const Response& r, const SerializeOptions& opts, core::Buffer& ou
   if (!opts.head_request && !no_body && r.body_kind == BodyKind::kBytes) out.append(r.body);
 }
 
-void writeSimpleResponse(core::Buffer& out, int status, std::string_view content_type,
-                         std::string_view body, bool head_request, ConnectionHeader conn) {
-  writeStatusLine(out, status);
-  bool no_body = statusHasNoBody(status);
-  if (!content_type.empty() && !no_body) writeHeader(out, "Content-Type", content_type);
-  finishHead(out, status, body.size(), conn);
-  if (!head_request && !no_body) out.append(body);
-}
-
 }  // namespace rover::http

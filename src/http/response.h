@@ -85,10 +85,6 @@ void finishHead(core::Buffer& out, int status, size_t content_length, Connection
 // True for 1xx, 204 and 304: never a body, never Content-Length.
 inline bool statusHasNoBody(int status) { return status < 200 || status == 204 || status == 304; }
 
-// A complete response with an optional body; omits the body for HEAD.
-void writeSimpleResponse(core::Buffer& out, int status, std::string_view content_type,
-                         std::string_view body, bool head_request, ConnectionHeader conn);
-
 // Appends the decimal text of n.
 void appendDecimal(core::Buffer& out, size_t n);
 

@@ -25,7 +25,7 @@ struct CtxHandle {
   uint32_t slot;
   uint32_t generation;
 };
-inline constexpr uint32_t kCtxMagic = 0x7c7a6f72;  // also in server.lua
+inline constexpr uint32_t kCtxMagic = 0x7c7a6f72;  // also in prelude/ctx.lua
 // Pushes dispatch's arguments after the handler for the request task `t`:
 // slot, generation, method.
 void beginRequest(lua_State* L, Task* t);

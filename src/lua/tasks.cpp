@@ -177,17 +177,7 @@ int Vm::handle(RequestInfo& info, TaskOwner* owner, http::Response* out, Task** 
     t = acquireTask(TaskKind::kRequest);
   }
   *task = t;
-  t->info = &info;
-  t->owner = owner;
-  lua_State* co = t->co;
-  lua_rawgeti(co, LUA_REGISTRYINDEX, dispatch_ref_);
-  lua_rawgeti(co, LUA_REGISTRYINDEX, handlerRef(info.match->handler));
-  beginRequest(co, t);  // slot, generation, method
-  Task* outer = current_;
-  current_ = t;
-  int rc = lua_resume(co, 4);
-  current_ = outer;
-  if (rc != 0 && afterYield(t, rc) == RunStatus::kSuspended) return 0;
+  if (startRequest(t, info, owner) == RunStatus::kSuspended) return 0;
   return respond(t, out);
 }
 
@@ -319,11 +309,7 @@ void Vm::endRun(Task* t) {
   } else if (lua_gettop(t->co) != 0) {
     lua_settop(t->co, 0);
   }
-  ++t->generation;
-  t->failed = false;
-  t->info = nullptr;
-  t->owner = nullptr;
-  t->in_use = false;
+  endGeneration(t);
   if (t->store_ref != LUA_NOREF) {
     luaL_unref(L_, LUA_REGISTRYINDEX, t->store_ref);
     t->store_ref = LUA_NOREF;

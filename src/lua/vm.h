@@ -4,7 +4,6 @@
 // path that turns a routed request into response bytes. Owned and used by one
 // thread.
 #pragma once
-#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -115,11 +114,7 @@ class Vm {
     if (t->kind == TaskKind::kRequest && !t->co_dead && t->store_ref == -2 /* LUA_NOREF */ &&
         !hot_) {
       clearStack(t);
-      ++t->generation;
-      t->failed = false;
-      t->info = nullptr;
-      t->owner = nullptr;
-      t->in_use = false;
+      endGeneration(t);
       hot_ = t;
       return;
     }
@@ -150,6 +145,14 @@ class Vm {
   void ensureCoroutine(Task* t);
   void releaseSlow(Task* t);
   static void clearStack(Task* t);
+  // The run is over: ctx handles of it are dead from here on.
+  static void endGeneration(Task* t) {
+    ++t->generation;
+    t->failed = false;
+    t->info = nullptr;
+    t->owner = nullptr;
+    t->in_use = false;
+  }
   void endRun(Task* t);
   RunStatus run(Task* t, int nargs);
   RunStatus afterYield(Task* t, int rc);

@@ -164,9 +164,19 @@ TEST(FinishHead, NoContentLengthWhenStatusForbidsABody) {
   }
 }
 
-TEST(WriteSimpleResponse, WithBody) {
+// What writeSimpleResponse did before it was folded into Response + serialize.
+std::string simple(int status, std::string_view ctype, std::string_view body, bool head,
+                   ConnectionHeader conn) {
+  Response r;
+  r.reset(status, ctype, body);
   core::Buffer out;
-  writeSimpleResponse(out, 200, kTextPlain, "hello", false, ConnectionHeader::kKeepAlive);
+  serialize(r, {head, conn}, out);
+  return std::string(out.view());
+}
+
+TEST(SimpleResponse, WithBody) {
+  core::Buffer out;
+  out.append(simple(200, kTextPlain, "hello", false, ConnectionHeader::kKeepAlive));
   EXPECT_EQ(withoutDate(out.view()),
             "HTTP/1.1 200 OK\r\nDate: <date>\r\n"
             "Content-Type: text/plain; charset=utf-8\r\n"
@@ -176,9 +186,9 @@ TEST(WriteSimpleResponse, WithBody) {
             "hello");
 }
 
-TEST(WriteSimpleResponse, HeadKeepsContentLengthButOmitsBody) {
+TEST(SimpleResponse, HeadKeepsContentLengthButOmitsBody) {
   core::Buffer out;
-  writeSimpleResponse(out, 200, kJson, "{\"a\":1}", true, ConnectionHeader::kNone);
+  out.append(simple(200, kJson, "{\"a\":1}", true, ConnectionHeader::kNone));
   EXPECT_EQ(withoutDate(out.view()),
             "HTTP/1.1 200 OK\r\nDate: <date>\r\n"
             "Content-Type: application/json\r\n"
@@ -186,9 +196,9 @@ TEST(WriteSimpleResponse, HeadKeepsContentLengthButOmitsBody) {
             "\r\n");
 }
 
-TEST(WriteSimpleResponse, NoContentTypeAndEmptyBody) {
+TEST(SimpleResponse, NoContentTypeAndEmptyBody) {
   core::Buffer out;
-  writeSimpleResponse(out, 400, {}, {}, false, ConnectionHeader::kClose);
+  out.append(simple(400, {}, {}, false, ConnectionHeader::kClose));
   EXPECT_EQ(withoutDate(out.view()),
             "HTTP/1.1 400 Bad Request\r\nDate: <date>\r\n"
             "Content-Length: 0\r\n"
@@ -196,9 +206,9 @@ TEST(WriteSimpleResponse, NoContentTypeAndEmptyBody) {
             "\r\n");
 }
 
-TEST(WriteSimpleResponse, NoBodyStatusDropsTypeLengthAndBody) {
+TEST(SimpleResponse, NoBodyStatusDropsTypeLengthAndBody) {
   core::Buffer out;
-  writeSimpleResponse(out, 304, kTextHtml, "<p>x</p>", false, ConnectionHeader::kNone);
+  out.append(simple(304, kTextHtml, "<p>x</p>", false, ConnectionHeader::kNone));
   EXPECT_EQ(withoutDate(out.view()), "HTTP/1.1 304 Not Modified\r\nDate: <date>\r\n\r\n");
 }
 
