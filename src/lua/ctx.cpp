@@ -1,9 +1,12 @@
 #include "lua/ctx.h"
 
+#include <fmt/format.h>
+
 #include <cstring>
 #include <lua.hpp>
 #include <string>
 
+#include "core/log.h"
 #include "core/request_id.h"
 #include "http/query.h"
 #include "json/decode.h"
@@ -129,6 +132,27 @@ int ctxRequestId(lua_State* L) {
   std::string_view id = requestId(*info);
   lua_pushlstring(L, id.data(), id.size());
   return 1;
+}
+
+// log_request_error(ctx, message): an app error logged like a handler's
+// (lua-api.md §12): "[id] METHOD path - message", the traceback at DEBUG.
+int logRequestError(lua_State* L) {
+  RequestInfo* info = checkCtx(L, 1);
+  size_t len;
+  const char* msg = luaL_checklstring(L, 2, &len);
+  if (core::logEnabled(core::LogLevel::kError)) {
+    core::logLine(core::LogLevel::kError,
+                  fmt::format("[{}] {} {} - {}", requestId(*info), info->request->method,
+                              info->request->path, std::string_view(msg, len)));
+  }
+  if (core::logEnabled(core::LogLevel::kDebug)) {
+    lua_getfield(L, LUA_REGISTRYINDEX, "rover.traceback");
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      core::logLine(core::LogLevel::kDebug, lua_tostring(L, -1));
+    }
+    lua_pop(L, 1);
+  }
+  return 0;
 }
 
 int ctxCheck(lua_State* L) {
@@ -307,6 +331,7 @@ void addCtxNatives(lua_State* L, int natives, Vm* vm) {
       {"ctx_params", native<ctxParams>},
       {"ctx_request_id", native<ctxRequestId>},
       {"ctx_check", native<ctxCheck>},
+      {"log_request_error", native<logRequestError>},
       {"ctx_has_body", native<ctxHasBody>},
       {"body_text", native<bodyText>},
       {"ctx_set", native<ctxSet>},

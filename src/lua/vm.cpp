@@ -120,6 +120,8 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   lua_setfield(L, natives, "reasons");
   pushDefaults(L);
   lua_setfield(L, natives, "defaults");
+  lua_pushcfunction(L, native<messageHandler>);
+  lua_setfield(L, natives, "msgh");
   addTaskNatives(L, natives, this);
 
   runPrelude(L, prelude::k_guard, "=rover.guard", 0);

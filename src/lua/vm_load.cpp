@@ -160,7 +160,7 @@ bool Vm::buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std
     lua_rawgeti(L, -2, 2);
     auto method = router::parseMethod(lua_tostring(L, -2));
     std::string pattern = lua_tostring(L, -1);
-    lua_rawgeti(L, -3, 3);
+    lua_rawgeti(L, -3, 6);  // the handler with its middleware
     int ref = luaL_ref(L, LUA_REGISTRYINDEX);
     int id = static_cast<int>(handler_refs_.size());
     handler_refs_.push_back(ref);

@@ -264,8 +264,49 @@ local function callable(v)
   return type(mt) == "table" and rawget(mt, "__call") ~= nil
 end
 
-local function walk(node, path, params, out, is_root_node)
+-- Middleware of one node (server-features.md §1): the unnamed hook (a
+-- function, a callable table, or the array part of the container) first, then
+-- named hooks in lexicographic order. Each entry is { name, fn }.
+local function node_hooks(node, kind, route)
+  local c = rawget(node, kind)
+  if c == nil then return nil end
+  local list = {}
+  if type(c) == "function" then
+    list[1] = { kind, c }
+    return list
+  end
+  if type(c) ~= "table" then
+    error("Middleware '" .. kind .. "' at '" .. route .. "' must be a function", 0)
+  end
+  if callable(c) then list[1] = { kind, c } end
+  for i = 1, #c do
+    if not callable(c[i]) then
+      error("Middleware '" .. kind .. "[" .. i .. "]' at '" .. route .. "' must be a function", 0)
+    end
+    list[#list + 1] = { kind, c[i] }
+  end
+  for _, name in ipairs(sorted_keys(c)) do
+    local fn = rawget(c, name)
+    if not callable(fn) then
+      error("Middleware '" .. name .. "' at '" .. route .. "' must be a function", 0)
+    end
+    list[#list + 1] = { name, fn }
+  end
+  return list
+end
+
+local function extend(chain, more)
+  if not more or #more == 0 then return chain end
+  local out = {}
+  for i = 1, #chain do out[i] = chain[i] end
+  for i = 1, #more do out[#out + 1] = more[i] end
+  return out
+end
+
+local function walk(node, path, params, out, is_root_node, befores, afters)
   local route = path == "" and "/" or path
+  befores = extend(befores, node_hooks(node, "before", route))
+  afters = extend(afters, node_hooks(node, "after", route))
   for _, key in ipairs(sorted_keys(node)) do
     local v = rawget(node, key)
     local lower = key:lower()
@@ -283,7 +324,7 @@ local function walk(node, path, params, out, is_root_node)
         end
         seen[p] = true
       end
-      out[#out + 1] = { method, route, v }
+      out[#out + 1] = { method, route, v, befores, afters }
     elseif reserved then
       if not is_root_node and type(v) == "table" and (ROOT_RESERVED[key] or key:sub(1, 8) == "__rover_")
           and has_content(v) then
@@ -302,22 +343,28 @@ local function walk(node, path, params, out, is_root_node)
         if name == "" then error("Empty parameter name at path '" .. route .. "'", 0) end
         segment = "{" .. name .. "}"
         params[#params + 1] = name
-        walk(v, path .. "/" .. segment, params, out, false)
+        walk(v, path .. "/" .. segment, params, out, false, befores, afters)
         params[#params] = nil
       else
         if key:find(SEGMENT_BAD) or key == "" then
           error("Invalid path segment '" .. key .. "' at '" .. route .. "'", 0)
         end
-        walk(v, path .. "/" .. key, params, out, false)
+        walk(v, path .. "/" .. key, params, out, false, befores, afters)
       end
     end
   end
 end
 
--- Returns an array of { METHOD, pattern, handler } in a stable order.
+-- Returns an array of { METHOD, pattern, handler, before hooks, after hooks, run }
+-- in a stable order (hooks: arrays of { name, fn }, root first).
+-- [6] is what the router calls: the handler wrapped with its middleware
+-- (M.pipeline).
 function M.collect_routes(root)
   local out = {}
-  walk(root, "", {}, out, true)
+  walk(root, "", {}, out, true, {}, {})
+  local on_error = rawget(root, "on_error")
+  if on_error ~= nil and not callable(on_error) then error("api.on_error must be a function", 0) end
+  for _, r in ipairs(out) do r[6] = M.pipeline(r[3], r[4], r[5], on_error) end
   return out
 end
 
@@ -353,6 +400,66 @@ function M.error_response(err, expose)
   end
   local msg = message_of(err)
   return 500, { error = expose and msg or "Internal Server Error" }, msg
+end
+
+-- Middleware and on_error (server-features.md §1, §2) ----------------------------
+
+-- What `err.message` says for on_error: the full message, whatever
+-- expose_errors says.
+local function error_record(err, ctx)
+  local status, body, msg = M.error_response(err, true)
+  local rec = { status = status, path = ctx.path, method = ctx.method, code = "ERROR" }
+  if guard.is_error(err) then
+    rec.message = message_of(err)
+    rec.errors = body.errors
+  else
+    rec.message = msg or body.error
+  end
+  return rec
+end
+
+-- The function the router calls for a route: the handler itself when the
+-- route has no middleware and the app no on_error (nothing added to the
+-- request path), else a closure running before hooks, the handler and after
+-- hooks (in reverse) in the request's coroutine, so any of them may wait.
+-- `on_error` runs while the ctx is live; a response object it returns is
+-- sent, anything else (or its own failure) leaves the error to the default
+-- handling of lua-api.md §8, which logs it. When on_error answers, the error
+-- is logged here the same way.
+function M.pipeline(handler, befores, afters, on_error)
+  local nb, na = #befores, #afters
+  if nb == 0 and na == 0 and not on_error then return handler end
+  local bf, af, an = {}, {}, {}
+  for i = 1, nb do bf[i] = befores[i][2] end
+  for i = 1, na do af[i], an[i] = afters[i][2], afters[i][1] end
+  local log_error, log_request_error, msgh = native.log_error, native.log_request_error, native.msgh
+  local function run(ctx)
+    for i = 1, nb do
+      local r = bf[i](ctx)
+      if getmetatable(r) == RESP then return r end
+    end
+    local v = handler(ctx)
+    for i = na, 1, -1 do
+      local ok, err = pcall(af[i], ctx)
+      if not ok then
+        log_request_error(ctx, "after hook '" .. an[i] .. "' failed: " .. message_of(err))
+      end
+    end
+    return v
+  end
+  if not on_error then return run end
+  return function(ctx)
+    local ok, v = xpcall(run, msgh, ctx)
+    if ok then return v end
+    local rec = error_record(v, ctx)
+    local ok2, r = pcall(on_error, rec, ctx)
+    if ok2 and getmetatable(r) == RESP then
+      if rec.status == 500 then log_request_error(ctx, rec.message) end
+      return r
+    end
+    if not ok2 then log_request_error(ctx, "on_error failed: " .. message_of(r)) end
+    error(v, 0)
+  end
 end
 
 -- ctx (lua-api.md §6): prelude/ctx.lua, which vm.cpp runs with this module
