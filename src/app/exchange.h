@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "app/pipeline.h"
 #include "http/request.h"
 #include "lua/task.h"
 #include "lua/vm.h"
@@ -38,6 +39,9 @@ struct Exchange final : lua::TaskOwner {
   std::vector<http::Header> headers;
   std::vector<router::Param> params;
   bool head_request = false;
+  RequestState state;        // what the pipeline's stages found for the filters
+  ClientInfo client;         // server-features.md §3
+  char client_ip[net::kIpTextCap];  // the resolved address when it is not the peer's
   uint64_t t0_ns = 0;   // when the head was complete (for the log line); 0: not logged
   net::Timer deadline;  // timeouts.handler, armed when the handler first waits
 

@@ -114,11 +114,21 @@ int runServer(const CliOptions& cli) {
   if (cli.workers) ov.workers = &*cli.workers;
   lua::ServerConfig cfg;
   if (!vm1->readConfig(ov, &cfg, &error)) return fail("❌ Error: " + error);
+  if (!cfg.strict_errors.empty()) {  // server-features.md §14
+    std::string msg = "❌ Invalid server startup config:";
+    for (const std::string& e : cfg.strict_errors) msg += "\n   - " + e;
+    return fail(msg);
+  }
+  std::unique_ptr<Pipeline> pipeline = Pipeline::create(cfg, &error);
+  if (!pipeline) return fail("❌ Error: " + error);
   core::LogLevel level;
   core::parseLogLevel(cfg.log_level, &level);
   core::setLogLevel(level);
   for (const std::string& key : cfg.unknown_keys) {
     core::logLine(core::LogLevel::kWarn, fmt::format("Unknown config key '{}' ignored", key));
+  }
+  if (pipeline->docsUnreachable() && core::logEnabled(core::LogLevel::kWarn)) {
+    core::logLine(core::LogLevel::kWarn, "docs enabled but no management_token set; docs are unreachable");
   }
   net::Address addr;
   if (!net::resolveHost(cfg.host, cfg.port, &addr)) {
@@ -137,11 +147,17 @@ int runServer(const CliOptions& cli) {
   settings.output_timeout_ms = ms(cfg.output_timeout);
   settings.linger_ms = ms(cfg.linger);
   settings.handler_timeout_ms = ms(cfg.handler_timeout);
+  settings.pipeline = pipeline.get();
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<lua::RouteInfo> routes1;
   workers.push_back(std::make_unique<Worker>(1, std::move(loop1), std::move(vm1), settings));
   if (!workers[0]->vm().buildRoutes(workers[0]->router(), &routes1, &error)) {
     return fail("❌ Error: " + error);
+  }
+  if (pipeline->docsEnabled()) {
+    std::string json, html;
+    if (!workers[0]->vm().buildDocs(&json, &html, &error)) return fail("❌ Error: " + error);
+    pipeline->setDocuments(std::move(json), std::move(html));
   }
   for (int id = 2; id <= count; ++id) {
     auto loop = std::make_unique<net::Loop>();

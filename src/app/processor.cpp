@@ -73,19 +73,16 @@ void Processor::reject(Connection* c, int status) {
     // Bodies of transport rejections are their reason phrases (lua-api.md §11.3).
     resp_.reset(status, http::kTextPlain, http::reasonPhrase(status));
   }
-  send(c, false, http::ConnectionHeader::kClose);
+  send(c, false, http::ConnectionHeader::kClose, nullptr);
   c->state = ConnState::kClosing;
   c->linger = true;
 }
 
 // The one place a response value becomes bytes: the filters of
 // server-features.md §0.1 in their fixed order, then the serializer.
-void Processor::send(Connection* c, bool head_request, http::ConnectionHeader conn) {
-  if (filter_count_ > 0) {
-    for (ResponseFilter* f : filters_) {
-      if (f) f->apply(resp_);
-    }
-  }
+void Processor::send(Connection* c, bool head_request, http::ConnectionHeader conn,
+                     const RequestState* st) {
+  decorate(settings_.pipeline, st, filter_scratch_, resp_);
   http::serialize(resp_, {head_request, conn}, c->out);
 }
 
@@ -150,9 +147,16 @@ bool Processor::dispatch(Connection* c) {
     } else {
       resp_.reset(400, http::kTextPlain, "Bad Request");
     }
+  } else if (const Pipeline* pipe = settings_.pipeline;
+             pipe && (pipe->clientAddress(req, c->peer, peerText(c), x->client_ip, &x->client),
+                      pipe->answer(req, *method, isDraining(), x->client, x->state, resp_,
+                                   scratch_))) {
+    // answered by a stage before routing (server-features.md §0.1: 4-7)
   } else if (router_.match(*method, req.path, &match)) {
     info.method = *method;
-    info.client_ip = peerText(c);
+    info.client_ip = pipe ? x->client.ip : peerText(c);
+    info.https = x->client.https;
+    info.trusted_peer = x->client.trusted_peer;
     info.params = match.params;
     info.param_count = match.param_count;
     status = vm_.handle(info, x, &resp_, &x->task);
@@ -164,7 +168,7 @@ bool Processor::dispatch(Connection* c) {
       }
       return false;
     }
-    send(c, head, connectionHeader(c, req));
+    send(c, head, connectionHeader(c, req), &x->state);
     vm_.release(x->task);
     complete(x, status);
     return true;
@@ -180,7 +184,7 @@ bool Processor::dispatch(Connection* c) {
     resp_.addHeader("Allow", allow_);
   }
   status = resp_.status;
-  send(c, head, connectionHeader(c, req));
+  send(c, head, connectionHeader(c, req), &x->state);
   complete(x, status);
   return true;
 }
@@ -200,7 +204,7 @@ void Processor::finish(Exchange* x) {
   Connection* c = x->conn;
   if (vm_.loop()) vm_.loop()->disarm(&x->deadline);
   int status = vm_.respond(x->task, &resp_);
-  send(c, x->head_request, connectionHeader(c, x->request));
+  send(c, x->head_request, connectionHeader(c, x->request), &x->state);
   vm_.release(x->task);  // after send: resp_ points into the task's results
   endWait(x, status);
 }
@@ -217,7 +221,7 @@ void Processor::timedOut(Exchange* x) {
                               x->info.request->method, x->info.request->path));
   }
   resp_.reset(500, http::kJson, "{\"error\":\"Handler timed out\"}");
-  send(c, x->head_request, connectionHeader(c, x->request));
+  send(c, x->head_request, connectionHeader(c, x->request), &x->state);
   endWait(x, 500);
 }
 

@@ -15,6 +15,7 @@
 
 #include "app/connection.h"
 #include "app/exchange.h"
+#include "app/pipeline.h"
 #include "core/limits.h"
 #include "http/response.h"
 #include "lua/vm.h"
@@ -26,24 +27,7 @@ struct ProcessorSettings {
   int64_t body_size_limit = core::kDefaultBodySizeLimit;
   int worker_id = 1;
   uint64_t handler_timeout_ms = core::kHandlerTimeoutMs;
-};
-
-// A response filter (server-features.md §0.1): edits the response value
-// before it is serialized. The slots run in this order; empty slots cost a
-// compare each.
-class ResponseFilter {
- public:
-  virtual void apply(http::Response& r) = 0;
-
- protected:
-  ~ResponseFilter() = default;
-};
-enum FilterSlot : int {
-  kFilterAppHeaders,
-  kFilterCors,
-  kFilterSecurityHeaders,
-  kFilterCompression,
-  kFilterSlots
+  const Pipeline* pipeline = nullptr;  // stages and filters; nullptr: none (tests)
 };
 
 // The driver of the connections (the worker): told when an exchange that
@@ -87,6 +71,9 @@ class Processor {
   // Returns false when the request's handler waits.
   bool dispatch(Connection* c);
   http::ConnectionHeader connectionHeader(Connection* c, const http::Request& req) const;
+  bool isDraining() const {
+    return draining_ || (stop_flag_ && stop_flag_->load(std::memory_order_relaxed));
+  }
   const char* peerText(Connection* c) const;
   Exchange* newExchange();
   void logRequest(Exchange* x, int status);
@@ -100,6 +87,7 @@ class Processor {
     }
     x->conn = c;
     x->info.request_id_len = 0;
+    x->state.clear();
     return x;
   }
   void releaseExchange(Exchange* x) {
@@ -120,7 +108,8 @@ class Processor {
   bool draining_ = false;
   const std::atomic<bool>* stop_flag_ = nullptr;
   void detach(Connection* c, Exchange* x);
-  void send(Connection* c, bool head_request, http::ConnectionHeader conn);
+  void send(Connection* c, bool head_request, http::ConnectionHeader conn,
+            const RequestState* st);
   void endWait(Exchange* x, int status);
 
   http::RequestStorage request_;  // the request being dispatched (views into its connection)
@@ -128,8 +117,7 @@ class Processor {
   http::Response resp_;           // the response being built (one at a time)
   std::string allow_;             // Allow header values (no allocation once warm)
   std::string scratch_;           // bodies made here (400, 413)
-  std::array<ResponseFilter*, kFilterSlots> filters_{};
-  int filter_count_ = 0;  // slots filled
+  FilterScratch filter_scratch_;
   std::vector<std::unique_ptr<Exchange>> exchanges_;
   std::vector<Exchange*> free_exchanges_;
 };

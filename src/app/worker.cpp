@@ -39,7 +39,8 @@ Worker::Worker(int id, std::unique_ptr<net::Loop> loop, std::unique_ptr<lua::Vm>
       settings_(settings),
       reactor_(loop_->reactor()),
       processor_(*vm_, router_,
-                 ProcessorSettings{settings.body_size_limit, id, settings.handler_timeout_ms},
+                 ProcessorSettings{settings.body_size_limit, id, settings.handler_timeout_ms,
+                                   settings.pipeline},
                  this) {
   processor_.setStopFlag(&stop_requested_);
   timers_.setLength(kTimerIdle, settings.idle_timeout_ms);

@@ -32,6 +32,7 @@ struct WorkerSettings {
   uint64_t body_timeout_ms = core::kBodyTimeoutMs;
   uint64_t output_timeout_ms = core::kOutputStallTimeoutMs;
   uint64_t linger_ms = core::kLingerMs;
+  const Pipeline* pipeline = nullptr;
 };
 
 class Worker final : ProcessorHost {

@@ -76,7 +76,7 @@ int ctxHeaders(lua_State* L) {
     pushLower(L, r.headers[i].name);
     size_t nlen;
     const char* lname = lua_tolstring(L, -1, &nlen);
-    if (isForwardingHeader({lname, nlen})) {  // no trusted proxies configured
+    if (!info->trusted_peer && isForwardingHeader({lname, nlen})) {  // server-features.md §3
       lua_pop(L, 1);
       continue;
     }
@@ -291,7 +291,11 @@ int ctxIndex(lua_State* L) {
   } else if (key == "client_ip" || key == "ip") {
     lua_pushstring(L, info->client_ip ? info->client_ip : "");
   } else if (key == "proto" || key == "client_proto") {
-    lua_pushliteral(L, "http");
+    if (info->https) {
+      lua_pushliteral(L, "https");
+    } else {
+      lua_pushliteral(L, "http");
+    }
   } else {
     lua_pushnil(L);
   }

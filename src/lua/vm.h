@@ -49,6 +49,32 @@ struct ServerConfig {
   double linger = core::kLingerMs / 1000.0;
   double handler_timeout = core::kHandlerTimeoutMs / 1000.0;  // runtime-modules.md §6
   std::vector<std::string> unknown_keys;
+  std::vector<std::string> strict_errors;  // server-features.md §14: refuse to start
+  // The request pipeline (server-features.md §0.2).
+  bool security_headers = true;
+  bool allow_insecure_security_header_overrides = false;
+  bool https_redirect = false;
+  bool cors = false;
+  std::vector<std::string> cors_origins;  // "*" alone: any origin
+  std::string cors_methods, cors_headers;
+  bool cors_credentials = false;
+  // trusted_proxies entries as text ("10.0.0.0/8", "a-b") and as written (errors)
+  std::vector<std::pair<std::string, std::string>> trusted_proxies;
+  std::vector<std::string> readiness_down;  // dependencies declared down, sorted
+  bool docs = false;
+  bool metrics = false;
+  std::string management_prefix = "/_rover";
+  std::string management_token;  // empty: none
+  bool allow_unauthenticated_management = false;
+  struct RateRule {
+    double requests_per_window = 0;
+    double window_secs = 0;
+    std::string key_header;    // global only; empty: the client address
+    std::string path_pattern;  // scoped only
+  };
+  bool rate_limit = false;
+  RateRule rate_global;
+  std::vector<RateRule> rate_scoped;
 };
 
 struct RouteInfo {
@@ -66,6 +92,8 @@ struct RequestInfo {
   size_t param_count = 0;
   router::Method method = router::Method::kGet;  // the request's method (HEAD stays HEAD)
   const char* client_ip = nullptr;               // NUL-terminated text
+  bool https = false;                            // ctx.proto (server-features.md §3)
+  bool trusted_peer = false;                     // forwarding headers kept in ctx:headers()
   int worker_id = 1;
   char request_id[260];  // cached by requestId()
   size_t request_id_len = 0;
@@ -90,6 +118,9 @@ class Vm {
   bool readConfig(const ConfigOverrides& overrides, ServerConfig* out, std::string* error);
   // Walks the route tree into `router`; handler ids index this VM's handlers.
   bool buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std::string* error);
+  // The OpenAPI document and docs page of the routes buildRoutes walked
+  // (server-features.md §13). Startup only.
+  bool buildDocs(std::string* json, std::string* html, std::string* error);
   void setExposeErrors(bool expose) { expose_errors_ = expose; }
   // Runs api.<name>() as a task if the app defines it (on_start, on_ready,
   // on_shutdown); errors are logged at ERROR and otherwise ignored. A hook
@@ -173,6 +204,7 @@ class Vm {
   int worker_id_;
   net::Loop* loop_;
   int root_ref_ = -2;
+  int routes_ref_ = -2;  // collect_routes' list (buildDocs)
   int module_ref_ = -2;    // server.lua's M
   int ctx_cur_ref_ = -2;   // the prelude's CUR table (lua/ctx.h)
   int dispatch_ref_ = -2;  // the prelude's dispatch (lua/ctx.h)

@@ -12,6 +12,10 @@
 
 #include "lua/vm.h"
 
+namespace rover::lua::prelude {
+extern const std::string_view k_openapi;
+}
+
 namespace rover::lua {
 namespace {
 
@@ -37,6 +41,100 @@ void setArgs(lua_State* L, const AppArgs& args) {
     lua_rawseti(L, -2, static_cast<int>(i + 1));
   }
   lua_setglobal(L, "arg");
+}
+
+// Array of strings at t[key] -> out.
+void readStrings(lua_State* L, int t, const char* key, std::vector<std::string>* out) {
+  lua_getfield(L, t, key);
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    for (int i = 1, n = static_cast<int>(lua_objlen(L, -1)); i <= n; ++i) {
+      lua_rawgeti(L, -1, i);
+      if (const char* s = lua_tostring(L, -1)) out->emplace_back(s);
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+}
+
+bool readBool(lua_State* L, int t, const char* key) {
+  lua_getfield(L, t, key);
+  bool v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+std::string readString(lua_State* L, int t, const char* key) {
+  lua_getfield(L, t, key);
+  size_t len = 0;
+  const char* s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : nullptr;
+  std::string v = s ? std::string(s, len) : std::string();
+  lua_pop(L, 1);
+  return v;
+}
+
+double readNumber(lua_State* L, int t, const char* key) {
+  lua_getfield(L, t, key);
+  double v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+ServerConfig::RateRule readRateRule(lua_State* L, int t) {
+  ServerConfig::RateRule r;
+  r.requests_per_window = readNumber(L, t, "requests_per_window");
+  r.window_secs = readNumber(L, t, "window_secs");
+  r.key_header = readString(L, t, "key_header");
+  r.path_pattern = readString(L, t, "path_pattern");
+  return r;
+}
+
+// What prelude/config.lua's C.pipeline normalized (server-features.md §0.2).
+void readPipeline(lua_State* L, int t, ServerConfig* out) {
+  out->security_headers = readBool(L, t, "security_headers");
+  out->allow_insecure_security_header_overrides =
+      readBool(L, t, "allow_insecure_security_header_overrides");
+  out->https_redirect = readBool(L, t, "https_redirect");
+  lua_getfield(L, t, "cors");
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    int c = lua_gettop(L);
+    out->cors = true;
+    readStrings(L, c, "origins", &out->cors_origins);
+    out->cors_methods = readString(L, c, "methods");
+    out->cors_headers = readString(L, c, "headers");
+    out->cors_credentials = readBool(L, c, "credentials");
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, t, "trusted_proxies");
+  for (int i = 1, n = static_cast<int>(lua_objlen(L, -1)); i <= n; ++i) {
+    lua_rawgeti(L, -1, i);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    out->trusted_proxies.emplace_back(lua_tostring(L, -2), lua_tostring(L, -1));
+    lua_pop(L, 3);
+  }
+  lua_pop(L, 1);
+  readStrings(L, t, "readiness_down", &out->readiness_down);
+  out->docs = readBool(L, t, "docs");
+  out->metrics = readBool(L, t, "metrics");
+  out->management_prefix = readString(L, t, "management_prefix");
+  out->management_token = readString(L, t, "management_token");
+  out->allow_unauthenticated_management = readBool(L, t, "allow_unauthenticated_management");
+  lua_getfield(L, t, "rate_limit");
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    int r = lua_gettop(L);
+    out->rate_limit = true;
+    lua_getfield(L, r, "global");
+    out->rate_global = readRateRule(L, lua_gettop(L));
+    lua_pop(L, 1);
+    lua_getfield(L, r, "scoped");
+    for (int i = 1, n = static_cast<int>(lua_objlen(L, -1)); i <= n; ++i) {
+      lua_rawgeti(L, -1, i);
+      out->rate_scoped.push_back(readRateRule(L, lua_gettop(L)));
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
 }
 
 }  // namespace
@@ -132,12 +230,9 @@ bool Vm::readConfig(const ConfigOverrides& ov, ServerConfig* out, std::string* e
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  lua_getfield(L, t, "unknown");
-  for (int i = 1, n = static_cast<int>(lua_objlen(L, -1)); i <= n; ++i) {
-    lua_rawgeti(L, -1, i);
-    out->unknown_keys.emplace_back(lua_tostring(L, -1));
-    lua_pop(L, 1);
-  }
+  readStrings(L, t, "unknown", &out->unknown_keys);
+  readStrings(L, t, "strict_errors", &out->strict_errors);
+  readPipeline(L, t, out);
   expose_errors_ = out->expose_errors;
   lua_settop(L, 0);
   return true;
@@ -154,6 +249,8 @@ bool Vm::buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std
     return false;
   }
   int list = lua_gettop(L);
+  lua_pushvalue(L, list);
+  routes_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   for (int i = 1, n = static_cast<int>(lua_objlen(L, list)); i <= n; ++i) {
     lua_rawgeti(L, list, i);
     lua_rawgeti(L, -1, 1);
@@ -173,6 +270,51 @@ bool Vm::buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std
     if (routes) routes->push_back({*method, pattern});
     lua_pop(L, 3);
   }
+  lua_settop(L, 0);
+  return true;
+}
+
+}  // namespace rover::lua
+
+namespace rover::lua {
+
+bool Vm::buildDocs(std::string* json, std::string* html, std::string* error) {
+  lua_State* L = L_;
+  const std::string_view src = prelude::k_openapi;
+  if (routes_ref_ < 0) return false;
+  if (luaL_loadbuffer(L, src.data(), src.size(), "=rover.openapi") != 0) {
+    *error = lua_tostring(L, -1);
+    lua_settop(L, 0);
+    return false;
+  }
+  lua_getglobal(L, "rover");
+  lua_getfield(L, -1, "guard");
+  lua_remove(L, -2);
+  static const char kBuild[] =
+      "local O, routes = ...\n"
+      "local list = {}\n"
+      "for i, r in ipairs(routes) do\n"
+      "  list[i] = { method = r[1], pattern = r[2], handler = r[3] }\n"
+      "end\n"
+      "local json, doc = O.build(list)\n"
+      "return json, O.docs_html(doc, json)\n";
+  if (lua_pcall(L, 1, 1, 0) != 0 || luaL_loadbuffer(L, kBuild, sizeof kBuild - 1, "=rover.docs")) {
+    *error = lua_tostring(L, -1) ? lua_tostring(L, -1) : "cannot build the OpenAPI document";
+    lua_settop(L, 0);
+    return false;
+  }
+  lua_insert(L, -2);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, routes_ref_);
+  if (lua_pcall(L, 2, 2, 0) != 0) {
+    *error = lua_tostring(L, -1) ? lua_tostring(L, -1) : "cannot build the OpenAPI document";
+    lua_settop(L, 0);
+    return false;
+  }
+  size_t len;
+  const char* s = lua_tolstring(L, -2, &len);
+  json->assign(s ? s : "", s ? len : 0);
+  s = lua_tolstring(L, -1, &len);
+  html->assign(s ? s : "", s ? len : 0);
   lua_settop(L, 0);
   return true;
 }

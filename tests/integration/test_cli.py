@@ -265,7 +265,9 @@ class StartupErrorTest(unittest.TestCase):
             ("log_level = 5", "log_level should be a string"),
             ("host = 5", "host should be a string"),
             ("expose_errors = 'yes'", "expose_errors should be a boolean"),
-            ("host = 'no-such-host.invalid'", "Invalid host 'no-such-host.invalid'"),
+            # strict mode (server-features.md §14) would refuse the public host first
+            ("host = 'no-such-host.invalid', allow_public_bind = true, allow_insecure_http = true",
+             "Invalid host 'no-such-host.invalid'"),
         ]
         for config, message in cases:
             with self.subTest(config=config):

@@ -1,0 +1,418 @@
+#include "app/pipeline.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "core/clock.h"
+#include "http/forwarded.h"
+
+namespace rover::app {
+namespace {
+
+using http::equalsIgnoreCase;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Compares without an early exit, so the time taken does not tell how much
+// of a guessed token was right (only its length).
+bool equalConstantTime(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  }
+  return diff == 0;
+}
+
+// Whether a comma-separated header value lists `token` (case-insensitively).
+bool listsToken(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    std::string_view item = trim(value.substr(0, comma));
+    if (equalsIgnoreCase(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+constexpr std::string_view kGetHead = "GET, HEAD";
+
+void methodNotAllowed(http::Response& out) {
+  out.reset(405, http::kTextPlain, "Method Not Allowed");
+  out.addHeader("Allow", kGetHead);
+}
+
+bool isGetOrHead(router::Method m) {
+  return m == router::Method::kGet || m == router::Method::kHead;
+}
+
+// Splits "/users/{id}" into segments; "{...}" becomes "{}" (any one segment).
+std::vector<std::string> patternSegments(std::string_view p, bool* prefix) {
+  *prefix = false;
+  if (p.size() >= 2 && p.substr(p.size() - 2) == "/*") {
+    *prefix = true;
+    p.remove_suffix(2);
+  }
+  std::vector<std::string> out;
+  while (!p.empty()) {
+    if (p.front() == '/') {
+      p.remove_prefix(1);
+      continue;
+    }
+    size_t slash = p.find('/');
+    std::string_view seg = p.substr(0, slash);
+    out.emplace_back(seg.size() >= 2 && seg.front() == '{' && seg.back() == '}' ? "{}" : seg);
+    if (slash == std::string_view::npos) break;
+    p.remove_prefix(slash);
+  }
+  return out;
+}
+
+// Whether a request path is covered by a scoped rule's pattern (by whole
+// segments; a "/*" pattern covers the prefix and everything below it).
+bool patternCovers(const std::vector<std::string>& segs, bool prefix, std::string_view path) {
+  size_t i = 0;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    size_t slash = path.find('/');
+    std::string_view seg = path.substr(0, slash);
+    if (i == segs.size()) return prefix;
+    if (segs[i] != "{}" && segs[i] != seg) return false;
+    ++i;
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash);
+  }
+  return i == segs.size();
+}
+
+std::string_view writeNumber(char* buf, size_t cap, uint32_t n) {
+  auto r = std::to_chars(buf, buf + cap, n);
+  return {buf, static_cast<size_t>(r.ptr - buf)};
+}
+
+}  // namespace
+
+// Filters ----------------------------------------------------------------------
+
+// §15a: the tightest bucket's state.
+void rateFilter(const FilterInput& in, http::Response& r) {
+  if (!in.state || !in.state->rate_applied) return;
+  auto& s = in.scratch.rate;
+  r.addHeader("RateLimit-Limit", writeNumber(s[0], sizeof s[0], in.state->rate_limit));
+  r.addHeader("RateLimit-Remaining", writeNumber(s[1], sizeof s[1], in.state->rate_remaining));
+  r.addHeader("RateLimit-Reset", writeNumber(s[2], sizeof s[2], in.state->rate_reset));
+}
+
+// §6: the server's CORS headers replace the app's; Vary: Origin merged.
+void corsFilter(const FilterInput& in, http::Response& r) {
+  if (!in.state || in.state->cors_origin.empty()) return;
+  const Pipeline& p = in.pipeline;
+  std::erase_if(r.headers, [](const http::HeaderField& h) {
+    return equalsIgnoreCase(h.name, "access-control-allow-origin") ||
+           equalsIgnoreCase(h.name, "access-control-allow-credentials");
+  });
+  r.addHeader("Access-Control-Allow-Origin", in.state->cors_origin);
+  if (p.cors_credentials_) r.addHeader("Access-Control-Allow-Credentials", "true");
+  if (p.cors_wildcard_) return;
+  for (http::HeaderField& h : r.headers) {
+    if (!equalsIgnoreCase(h.name, "vary")) continue;
+    if (listsToken(h.value, "origin") || listsToken(h.value, "*")) return;
+    std::string& v = in.scratch.vary;
+    v.assign(h.value);
+    v.append(", Origin");
+    h.value = v;
+    return;
+  }
+  r.addHeader("Vary", "Origin");
+}
+
+// §5: the three headers, defaults added, unsafe app values replaced.
+void securityFilter(const FilterInput& in, http::Response& r) {
+  struct Rule {
+    std::string_view name, lower, value;
+    std::string_view keep[4];  // lower case
+  };
+  static constexpr Rule kRules[3] = {
+      {"X-Content-Type-Options", "x-content-type-options", "nosniff", {"nosniff"}},
+      {"X-Frame-Options", "x-frame-options", "DENY", {"deny", "sameorigin"}},
+      {"Referrer-Policy",
+       "referrer-policy",
+       "strict-origin-when-cross-origin",
+       {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}},
+  };
+  bool present[3] = {false, false, false};
+  if (!r.headers.empty()) {
+    for (http::HeaderField& h : r.headers) {
+      for (int k = 0; k < 3; ++k) {
+        if (!equalsIgnoreCase(h.name, kRules[k].lower)) continue;
+        present[k] = true;
+        if (in.pipeline.allow_insecure_overrides_) break;
+        std::string_view v = trim(h.value);
+        bool keep = false;
+        for (std::string_view ok : kRules[k].keep) {
+          if (!ok.empty() && equalsIgnoreCase(v, ok)) keep = true;
+        }
+        if (!keep) h.value = kRules[k].value;
+        break;
+      }
+    }
+  }
+  for (int k = 0; k < 3; ++k) {
+    if (!present[k]) r.addHeader(kRules[k].name, kRules[k].value);
+  }
+}
+
+// Building ---------------------------------------------------------------------
+
+std::unique_ptr<Pipeline> Pipeline::create(const lua::ServerConfig& cfg, std::string* error) {
+  auto p = std::make_unique<Pipeline>();
+  p->security_headers_ = cfg.security_headers;
+  p->allow_insecure_overrides_ = cfg.allow_insecure_security_header_overrides;
+  p->cors_ = cfg.cors;
+  p->cors_origins_ = cfg.cors_origins;
+  for (const std::string& o : cfg.cors_origins) {
+    if (o == "*") p->cors_wildcard_ = true;
+    std::string lower = o;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    p->cors_lower_.push_back(std::move(lower));
+  }
+  p->cors_methods_ = cfg.cors_methods;
+  p->cors_headers_ = cfg.cors_headers;
+  p->cors_credentials_ = cfg.cors_credentials;
+  for (const auto& [text, written] : cfg.trusted_proxies) {
+    if (!p->trusted_.addEntry(text)) {
+      *error = "Invalid trusted_proxies entry: " + written;
+      return nullptr;
+    }
+  }
+  if (!cfg.readiness_down.empty()) {
+    std::string body = "{\"status\":\"not_ready\",\"reasons\":[";
+    for (size_t i = 0; i < cfg.readiness_down.size(); ++i) {
+      if (i) body.push_back(',');
+      body += "{\"code\":\"dependency_unavailable\",\"dependency\":";
+      // names come from Lua table keys: escape like JSON strings
+      body.push_back('"');
+      for (char c : cfg.readiness_down[i]) {
+        if (c == '"' || c == '\\') {
+          body.push_back('\\');
+          body.push_back(c);
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+          body += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+        } else {
+          body.push_back(c);
+        }
+      }
+      body += "\"}";
+    }
+    body += "]}";
+    p->not_ready_body_ = std::move(body);
+  }
+  p->docs_ = cfg.docs;
+  p->docs_path_ = cfg.management_prefix + "/docs";
+  p->openapi_path_ = cfg.management_prefix + "/openapi.json";
+  p->token_ = cfg.management_token;
+  p->allow_unauthenticated_management_ = cfg.allow_unauthenticated_management;
+  p->https_redirect_ = cfg.https_redirect;
+  p->rate_limit_ = cfg.rate_limit;
+  if (cfg.rate_limit) {
+    auto rule = [](const lua::ServerConfig::RateRule& c, uint32_t id) {
+      RateRule r;
+      r.rule = {id, c.requests_per_window, c.window_secs};
+      r.key_header = c.key_header;
+      for (char& ch : r.key_header) ch = static_cast<char>(std::tolower(ch));
+      r.segments = patternSegments(c.path_pattern, &r.prefix);
+      return r;
+    };
+    p->rate_global_ = rule(cfg.rate_global, 0);
+    for (size_t i = 0; i < cfg.rate_scoped.size(); ++i) {
+      p->rate_scoped_.push_back(rule(cfg.rate_scoped[i], static_cast<uint32_t>(i + 1)));
+    }
+  }
+  if (p->rate_limit_) p->filters_.push_back(rateFilter);
+  if (p->cors_) p->filters_.push_back(corsFilter);
+  if (p->security_headers_) p->filters_.push_back(securityFilter);
+  return p;
+}
+
+// Stages -----------------------------------------------------------------------
+
+void Pipeline::clientAddress(const http::Request& req, const sockaddr_storage& peer,
+                             const char* peer_text, char* buf, ClientInfo* out) const {
+  out->ip = peer_text;
+  out->https = false;
+  out->trusted_peer = false;
+  if (trusted_.empty()) return;
+  net::IpAddr addr = net::fromSockaddr(peer);
+  if (!trusted_.contains(addr)) return;
+  out->trusted_peer = true;
+  // Every field line of each header, in order (few: a small fixed array).
+  constexpr size_t kMax = 16;
+  std::string_view fwd[kMax], xff[kMax], xfp[kMax];
+  size_t nf = 0, nx = 0, np = 0;
+  for (size_t i = 0; i < req.header_count; ++i) {
+    std::string_view n = req.headers[i].name;
+    if (equalsIgnoreCase(n, "forwarded")) {
+      if (nf < kMax) fwd[nf++] = req.headers[i].value;
+    } else if (equalsIgnoreCase(n, "x-forwarded-for")) {
+      if (nx < kMax) xff[nx++] = req.headers[i].value;
+    } else if (equalsIgnoreCase(n, "x-forwarded-proto")) {
+      if (np < kMax) xfp[np++] = req.headers[i].value;
+    }
+  }
+  http::ClientAddress c = http::resolveClient(trusted_, addr, false, {fwd, nf}, {xff, nx},
+                                              {xfp, np});
+  net::formatIp(c.ip, buf, net::kIpTextCap);
+  out->ip = buf;
+  out->https = c.https;
+}
+
+bool Pipeline::answer(const http::Request& req, router::Method method, bool draining,
+                      const ClientInfo& client, RequestState& st, http::Response& out,
+                      std::string& scratch) const {
+  if (docs_ && management(req, method, out)) return true;
+  if (cors_) {
+    st.cors_origin = allowedOrigin(req);
+    if (!st.cors_origin.empty() && method == router::Method::kOptions &&
+        preflight(req, method, st, out)) {
+      return true;
+    }
+  }
+  if (probe(req, method, draining, out)) return true;
+  if (rate_limit_ && rateLimit(req, client, st, out, scratch)) return true;
+  if (https_redirect_ && httpsRedirect(req, client, out, scratch)) return true;
+  return false;
+}
+
+bool Pipeline::authorized(const http::Request& req) const {
+  if (allow_unauthenticated_management_) return true;
+  if (token_.empty()) return false;
+  for (size_t i = 0; i < req.header_count; ++i) {
+    const http::Header& h = req.headers[i];
+    if (equalsIgnoreCase(h.name, "authorization")) {
+      std::string_view v = trim(h.value);
+      if (v.size() > 7 && equalsIgnoreCase(v.substr(0, 7), "bearer ") &&
+          equalConstantTime(trim(v.substr(7)), token_)) {
+        return true;
+      }
+    } else if (equalsIgnoreCase(h.name, "x-rover-management-token")) {
+      if (equalConstantTime(trim(h.value), token_)) return true;
+    }
+  }
+  return false;
+}
+
+// §13: <prefix>/docs and <prefix>/openapi.json.
+bool Pipeline::management(const http::Request& req, router::Method method,
+                          http::Response& out) const {
+  bool docs = req.path == docs_path_;
+  if (!docs && req.path != openapi_path_) return false;
+  if (!authorized(req)) {
+    out.reset(401, http::kJson, "{\"error\":\"Management endpoint requires auth token\"}");
+    out.addHeader("WWW-Authenticate", "Bearer");
+  } else if (!isGetOrHead(method)) {
+    methodNotAllowed(out);
+  } else if (docs) {
+    out.reset(200, http::kTextHtml, docs_html_);
+  } else {
+    out.reset(200, http::kJson, openapi_json_);
+  }
+  return true;
+}
+
+std::string_view Pipeline::allowedOrigin(const http::Request& req) const {
+  std::string_view origin = req.header("origin");
+  if (origin.empty()) return {};
+  if (cors_wildcard_) return "*";
+  for (size_t i = 0; i < cors_origins_.size(); ++i) {
+    if (equalsIgnoreCase(origin, cors_lower_[i])) return cors_origins_[i];
+  }
+  return {};
+}
+
+// §6: OPTIONS with an allowed Origin and Access-Control-Request-Method.
+bool Pipeline::preflight(const http::Request& req, router::Method, RequestState&,
+                         http::Response& out) const {
+  if (req.header("access-control-request-method").empty()) return false;
+  out.reset(204);
+  out.addHeader("Access-Control-Allow-Methods", cors_methods_);
+  out.addHeader("Access-Control-Allow-Headers", cors_headers_);
+  return true;  // the CORS filter adds the origin, credentials and Vary
+}
+
+// §8: exact paths, the query ignored.
+bool Pipeline::probe(const http::Request& req, router::Method method, bool draining,
+                     http::Response& out) const {
+  std::string_view path = req.path;
+  bool health = path == "/healthz";
+  if (!health && path != "/readyz") return false;
+  if (!isGetOrHead(method)) {
+    methodNotAllowed(out);
+  } else if (health) {
+    out.reset(200, http::kJson, "{\"status\":\"ok\"}");
+  } else if (draining) {
+    out.reset(503, http::kJson, "{\"status\":\"not_ready\"}");
+  } else if (!not_ready_body_.empty()) {
+    out.reset(503, http::kJson, not_ready_body_);
+  } else {
+    out.reset(200, http::kJson, "{\"status\":\"ready\"}");
+  }
+  return true;
+}
+
+// §15a: the global bucket and every scoped one covering the path; the
+// tightest decides the headers.
+bool Pipeline::rateLimit(const http::Request& req, const ClientInfo& client, RequestState& st,
+                         http::Response& out, std::string& scratch) const {
+  uint64_t now = core::monotonicNs() / 1'000'000;
+  std::string_view key = client.ip ? std::string_view(client.ip) : std::string_view();
+  if (!rate_global_.key_header.empty()) {
+    std::string_view v = req.header(rate_global_.key_header);
+    if (!v.empty()) key = v;
+  }
+  core::RateDecision tight = limiter_.take(rate_global_.rule, key, now);
+  bool refused = !tight.allowed;
+  uint32_t retry = tight.retry_after_secs;
+  for (const RateRule& r : rate_scoped_) {
+    if (!patternCovers(r.segments, r.prefix, req.path)) continue;
+    core::RateDecision d = limiter_.take(r.rule, key, now);
+    if (!d.allowed) {
+      refused = true;
+      if (d.retry_after_secs > retry) retry = d.retry_after_secs;
+    }
+    if (d.remaining < tight.remaining || (!d.allowed && tight.allowed)) tight = d;
+  }
+  st.rate_applied = true;
+  st.rate_limit = tight.limit;
+  st.rate_remaining = tight.remaining;
+  st.rate_reset = tight.reset_secs;
+  if (!refused) return false;
+  scratch = std::to_string(retry);
+  out.reset(429, http::kJson, "{\"error\":\"Too Many Requests\"}");
+  out.addHeader("Retry-After", scratch);
+  return true;
+}
+
+// §14: plain-http requests go to https://<Host><target>.
+bool Pipeline::httpsRedirect(const http::Request& req, const ClientInfo& client,
+                             http::Response& out, std::string& scratch) const {
+  if (client.https) return false;
+  std::string_view host = req.header("host");
+  if (host.empty()) return false;
+  scratch.assign("https://");
+  scratch.append(host);
+  scratch.append(req.target);
+  out.reset(308, {}, "");
+  out.addHeader("Location", scratch);
+  return true;
+}
+
+}  // namespace rover::app
