@@ -17,6 +17,7 @@
 
 #include "app/cli.h"
 #include "app/worker.h"
+#include "core/dotenv.h"
 #include "core/log.h"
 #include "net/address.h"
 #include "net/listener.h"
@@ -99,6 +100,14 @@ void waitForSignals(std::vector<std::unique_ptr<Worker>>& workers,
 }
 
 int runServer(const CliOptions& cli) {
+  // runtime-modules.md §1: .env fills in what the environment lacks, before
+  // the app is loaded; its warnings are written whatever log_level says.
+  std::vector<std::string> env_warnings;
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd)) core::loadDotenv(cwd, &env_warnings);
+  for (const std::string& w : env_warnings) {
+    core::logLine(core::LogLevel::kWarn, "skipped .env line: " + w);
+  }
   lua::AppArgs args{cli.app_path, cli.extra_args};
   int guess = cli.workers && *cli.workers >= 1 ? static_cast<int>(*cli.workers) : cpusAvailable();
   auto loop1 = std::make_unique<net::Loop>();

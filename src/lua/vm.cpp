@@ -7,6 +7,7 @@
 #include <cstring>
 #include <lua.hpp>
 
+#include "core/dotenv.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "json/encode.h"
@@ -21,6 +22,7 @@ extern const std::string_view k_html;
 extern const std::string_view k_timers;
 extern const std::string_view k_config;
 extern const std::string_view k_ctx;
+extern const std::string_view k_env;
 }  // namespace rover::lua::prelude
 
 namespace rover::lua {
@@ -59,6 +61,22 @@ int jsonEncode(lua_State* L) {
   }
   lua_pushlstring(L, out.data(), out.size());
   return 1;
+}
+
+// environment_with_prefix(prefix) -> names, values (rover.config.from_env).
+int environmentWithPrefix(lua_State* L) {
+  size_t len;
+  const char* prefix = luaL_checklstring(L, 1, &len);
+  std::vector<core::DotenvEntry> vars = core::environmentWithPrefix({prefix, len});
+  lua_createtable(L, static_cast<int>(vars.size()), 0);
+  lua_createtable(L, static_cast<int>(vars.size()), 0);
+  for (size_t i = 0; i < vars.size(); ++i) {
+    lua_pushlstring(L, vars[i].name.data(), vars[i].name.size());
+    lua_rawseti(L, -3, static_cast<int>(i + 1));
+    lua_pushlstring(L, vars[i].value.data(), vars[i].value.size());
+    lua_rawseti(L, -2, static_cast<int>(i + 1));
+  }
+  return 2;
 }
 
 void pushReasons(lua_State* L) {
@@ -122,6 +140,8 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   lua_setfield(L, natives, "defaults");
   lua_pushcfunction(L, native<messageHandler>);
   lua_setfield(L, natives, "msgh");
+  lua_pushcfunction(L, native<environmentWithPrefix>);
+  lua_setfield(L, natives, "environment_with_prefix");
   addTaskNatives(L, natives, this);
 
   runPrelude(L, prelude::k_guard, "=rover.guard", 0);
@@ -169,6 +189,15 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
     lua_getfield(L, -1, name);
     lua_setfield(L, rover, name);
   }
+  lua_pop(L, 1);
+  lua_pushvalue(L, natives);
+  runPrelude(L, prelude::k_env, "=rover.env", 1);
+  lua_getfield(L, -1, "env");
+  lua_setfield(L, rover, "env");
+  lua_getfield(L, -1, "config");
+  lua_setfield(L, rover, "config");
+  lua_getfield(L, -1, "set_app_dir");
+  set_app_dir_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pop(L, 1);
   lua_setglobal(L, "rover");
 

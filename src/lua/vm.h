@@ -204,7 +204,8 @@ class Vm {
   int worker_id_;
   net::Loop* loop_;
   int root_ref_ = -2;
-  int routes_ref_ = -2;  // collect_routes' list (buildDocs)
+  int routes_ref_ = -2;
+  int set_app_dir_ref_ = -2;  // prelude/env.lua's set_app_dir  // collect_routes' list (buildDocs)
   int module_ref_ = -2;    // server.lua's M
   int ctx_cur_ref_ = -2;   // the prelude's CUR table (lua/ctx.h)
   int dispatch_ref_ = -2;  // the prelude's dispatch (lua/ctx.h)

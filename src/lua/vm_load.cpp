@@ -19,10 +19,14 @@ extern const std::string_view k_openapi;
 namespace rover::lua {
 namespace {
 
-void setPackagePath(lua_State* L, const std::string& app_path) {
-  std::string dir = ".";
+std::string appDir(const std::string& app_path) {
   size_t slash = app_path.rfind('/');
-  if (slash != std::string::npos) dir = slash == 0 ? "/" : app_path.substr(0, slash);
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : app_path.substr(0, slash);
+}
+
+void setPackagePath(lua_State* L, const std::string& app_path) {
+  std::string dir = appDir(app_path);
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "path");
   std::string path = fmt::format("{0}/?.lua;{0}/?/init.lua;{1}", dir, lua_tostring(L, -1));
@@ -149,6 +153,10 @@ LoadResult Vm::load(const AppArgs& args, std::string* error) {
   std::fclose(f);
   setPackagePath(L, args.path);
   setArgs(L, args);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, set_app_dir_ref_);
+  std::string dir = appDir(args.path);
+  lua_pushlstring(L, dir.data(), dir.size());
+  lua_call(L, 1, 0);
   lua_rawgeti(L, LUA_REGISTRYINDEX, msgh_ref_);
   int msgh = lua_gettop(L);
   int rc = luaL_loadfile(L, args.path.c_str());
