@@ -149,8 +149,16 @@ void securityFilter(const FilterInput& in, http::Response& r) {
        "strict-origin-when-cross-origin",
        {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}},
   };
+  // The common case: no app headers, so the three default lines at once.
+  static constexpr std::string_view kDefaults =
+      "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
+      "Referrer-Policy: strict-origin-when-cross-origin\r\n";
+  if (r.headers.empty()) {
+    r.raw_fields = kDefaults;
+    return;
+  }
   bool present[3] = {false, false, false};
-  if (!r.headers.empty()) {
+  {
     for (http::HeaderField& h : r.headers) {
       for (int k = 0; k < 3; ++k) {
         if (!equalsIgnoreCase(h.name, kRules[k].lower)) continue;
@@ -222,6 +230,7 @@ std::unique_ptr<Pipeline> Pipeline::create(const lua::ServerConfig& cfg, std::st
   p->token_ = cfg.management_token;
   p->allow_unauthenticated_management_ = cfg.allow_unauthenticated_management;
   p->https_redirect_ = cfg.https_redirect;
+  p->only_probes_ = !cfg.docs && !cfg.cors && !cfg.rate_limit && !cfg.https_redirect;
   p->rate_limit_ = cfg.rate_limit;
   if (cfg.rate_limit) {
     auto rule = [](const lua::ServerConfig::RateRule& c, uint32_t id) {
@@ -245,12 +254,8 @@ std::unique_ptr<Pipeline> Pipeline::create(const lua::ServerConfig& cfg, std::st
 
 // Stages -----------------------------------------------------------------------
 
-void Pipeline::clientAddress(const http::Request& req, const sockaddr_storage& peer,
-                             const char* peer_text, char* buf, ClientInfo* out) const {
-  out->ip = peer_text;
-  out->https = false;
-  out->trusted_peer = false;
-  if (trusted_.empty()) return;
+void Pipeline::clientBehindProxy(const http::Request& req, const sockaddr_storage& peer,
+                                 char* buf, ClientInfo* out) const {
   net::IpAddr addr = net::fromSockaddr(peer);
   if (!trusted_.contains(addr)) return;
   out->trusted_peer = true;
@@ -275,9 +280,9 @@ void Pipeline::clientAddress(const http::Request& req, const sockaddr_storage& p
   out->https = c.https;
 }
 
-bool Pipeline::answer(const http::Request& req, router::Method method, bool draining,
-                      const ClientInfo& client, RequestState& st, http::Response& out,
-                      std::string& scratch) const {
+bool Pipeline::answerAll(const http::Request& req, router::Method method, bool draining,
+                         const ClientInfo& client, RequestState& st, http::Response& out,
+                         std::string& scratch) const {
   if (docs_ && management(req, method, out)) return true;
   if (cors_) {
     st.cors_origin = allowedOrigin(req);
@@ -353,7 +358,7 @@ bool Pipeline::probe(const http::Request& req, router::Method method, bool drain
                      http::Response& out) const {
   std::string_view path = req.path;
   bool health = path == "/healthz";
-  if (!health && path != "/readyz") return false;
+  if (!health && path != "/readyz") return false;  // (also checked by answer())
   if (!isGetOrHead(method)) {
     methodNotAllowed(out);
   } else if (health) {

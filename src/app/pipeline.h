@@ -81,18 +81,27 @@ class Pipeline {
     return docs_ && token_.empty() && !allow_unauthenticated_management_;
   }
 
-  // Whether any of stages 4-7 can answer or the client address needs the
-  // request's headers; false: the router comes next, at once.
-  bool hasStages() const { return true; }
   // Resolves ctx.client_ip / ctx.proto (§3): the peer unless it is a trusted
   // proxy. `buf` holds the text when it is not the peer's (>= 46 bytes).
   void clientAddress(const http::Request& req, const sockaddr_storage& peer,
-                     const char* peer_text, char* buf, ClientInfo* out) const;
+                     const char* peer_text, char* buf, ClientInfo* out) const {
+    out->ip = peer_text;
+    out->https = false;
+    out->trusted_peer = false;
+    if (!trusted_.empty()) clientBehindProxy(req, peer, buf, out);
+  }
   // Stages 4-7. True when one answered into `out`; views in `out` point into
-  // the pipeline, the request or `scratch`.
+  // the pipeline, the request or `scratch`. With only the probes on (the
+  // defaults), two length compares for any other path.
   bool answer(const http::Request& req, router::Method method, bool draining,
               const ClientInfo& client, RequestState& st, http::Response& out,
-              std::string& scratch) const;
+              std::string& scratch) const {
+    if (only_probes_) {
+      size_t n = req.path.size();
+      return (n == 7 || n == 8) && probe(req, method, draining, out);
+    }
+    return answerAll(req, method, draining, client, st, out, scratch);
+  }
 
   const std::vector<Filter>& filters() const { return filters_; }
 
@@ -101,6 +110,11 @@ class Pipeline {
   friend void securityFilter(const FilterInput&, http::Response&);
   friend void rateFilter(const FilterInput&, http::Response&);
 
+  void clientBehindProxy(const http::Request& req, const sockaddr_storage& peer, char* buf,
+                         ClientInfo* out) const;
+  bool answerAll(const http::Request& req, router::Method method, bool draining,
+                 const ClientInfo& client, RequestState& st, http::Response& out,
+                 std::string& scratch) const;
   bool management(const http::Request& req, router::Method method, http::Response& out) const;
   bool preflight(const http::Request& req, router::Method method, RequestState& st,
                  http::Response& out) const;
@@ -135,6 +149,7 @@ class Pipeline {
   std::string openapi_json_, docs_html_;
   // §14
   bool https_redirect_ = false;
+  bool only_probes_ = true;  // none of stages 4, 5, 6a, 7 is on
   // §15a
   struct RateRule {
     core::RateRule rule;

@@ -132,6 +132,7 @@ void finishHead(core::Buffer& out, int status, size_t content_length, Connection
 void serialize(const Response& r, const SerializeOptions& opts, core::Buffer& out) {
   writeStatusLine(out, r.status);
   for (const HeaderField& h : r.headers) writeHeader(out, h.name, h.value);
+  if (!r.raw_fields.empty()) out.append(r.raw_fields);
   bool no_body = statusHasNoBody(r.status);
   if (!r.content_type.empty() && !no_body) writeHeader(out, "Content-Type", r.content_type);
   size_t length = r.body_kind == BodyKind::kFile ? r.file.length : r.body.size();

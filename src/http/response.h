@@ -49,6 +49,9 @@ struct Response {
   int status = 200;
   std::string_view content_type;     // empty: no Content-Type
   std::vector<HeaderField> headers;  // in order; capacity kept between responses
+  // Whole field lines ("Name: value\r\n"...) written after `headers`, for
+  // fixed headers the filters add to most responses (security headers).
+  std::string_view raw_fields;
   BodyKind body_kind = BodyKind::kBytes;
   std::string_view body;
   FileRange file;
@@ -59,6 +62,7 @@ struct Response {
     status = code;
     content_type = ctype;
     headers.clear();
+    raw_fields = {};
     body_kind = BodyKind::kBytes;
     body = bytes;
   }
