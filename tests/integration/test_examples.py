@@ -49,6 +49,34 @@ class ExamplesTest(unittest.TestCase):
                 finally:
                     server.stop()
 
+    def test_service_example(self):
+        """examples/service: settings from its .env, auth hook, validation,
+        rate-limited login, docs behind the management token."""
+        server = RoverServer("app.lua", cwd=EXAMPLES_DIR / "service")
+        try:
+            server.start()
+            auth = {"Authorization": "Bearer demo-token-change-me"}
+            r = server.request("POST", "/login", headers={"Content-Type": "application/json"},
+                               body=b'{"user":"demo","password":"correct horse"}')
+            self.assertEqual((r.status, r.json()), (200, {"token": "demo-token-change-me"}))
+            self.assertEqual(server.get("/notes").status, 401)
+            r = server.request("POST", "/notes", headers=dict(auth, **{"Content-Type": "application/json"}),
+                               body=b'{"title":"milk"}')
+            self.assertEqual(r.status, 201)
+            self.assertEqual(r.json()["owner"], "demo")
+            r = server.request("POST", "/notes", headers=dict(auth, **{"Content-Type": "application/json"}),
+                               body=b'{"tags":"x"}')
+            self.assertEqual(r.status, 400)
+            self.assertEqual(r.json()["error"], "invalid request body")
+            self.assertEqual(server.get("/_rover/openapi.json").status, 401)
+            r = server.get("/_rover/openapi.json",
+                           headers={"Authorization": "Bearer admin-token-change-me"})
+            self.assertIn("/notes/{id}", r.json()["paths"])
+            statuses = [server.request("POST", "/login").status for _ in range(5)]
+            self.assertEqual(statuses, [400, 400, 400, 400, 429])
+        finally:
+            server.stop()
+
 
 if __name__ == "__main__":
     unittest.main()
