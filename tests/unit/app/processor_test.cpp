@@ -31,6 +31,9 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace rover::app {
+
+long allocationCount() { return g_allocations.load(); }
+
 namespace {
 
 constexpr const char* kApp = R"lua(
