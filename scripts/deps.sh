@@ -9,6 +9,7 @@ PACKAGES=(
   libsimdjson-dev libfmt-dev
   libgtest-dev libbenchmark-dev
   python3 curl
+  nodejs npm           # OpenAPI validation in tests/integration/test_openapi.py (tests/tools, npm ci)
 )
 if [ "${1:-}" = clang ]; then PACKAGES+=(clang libclang-rt-14-dev llvm); fi
 missing=()

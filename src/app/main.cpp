@@ -210,6 +210,11 @@ int runServer(const CliOptions& cli) {
   }
   core::logLine(core::LogLevel::kInfo,
                 fmt::format("🚀 Rover server running at http://{}:{}", cfg.host, port));
+  if (pipeline->docsEnabled()) {
+    core::logLine(core::LogLevel::kInfo,
+                  fmt::format("📚 API docs available at http://{}:{}{}/docs", cfg.host, port,
+                              cfg.management_prefix));
+  }
   if (level == core::LogLevel::kDebug) core::logLine(core::LogLevel::kInfo, "🐛 Debug mode enabled");
   waitForSignals(workers, threads, set, running);
   return 0;
