@@ -30,6 +30,7 @@ using namespace rover;
 struct Server {
   lua::Vm vm{1, 1};
   router::Router router;
+  std::unique_ptr<app::Pipeline> pipeline;
   std::unique_ptr<app::Processor> proc;
 };
 Server* server = nullptr;  // process lifetime
@@ -151,6 +152,12 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (!server->vm.buildRoutes(server->router, &routes, &error)) die(error);
   app::ProcessorSettings settings;
   settings.body_size_limit = cfg.body_size_limit;
+  server->pipeline = app::Pipeline::create(cfg, &error);
+  if (!server->pipeline) die(error);
+  std::string json, html;
+  if (!server->vm.buildDocs(&json, &html, &error)) die(error);
+  server->pipeline->setDocuments(std::move(json), std::move(html));
+  settings.pipeline = server->pipeline.get();
   server->proc = std::make_unique<app::Processor>(server->vm, server->router, settings);
   return 0;
 }
