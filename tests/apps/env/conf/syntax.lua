@@ -1,0 +1,2 @@
+-- A syntax error. Used by test_env.py.
+return { name = 
