@@ -9,9 +9,11 @@ PACKAGES=(
   libsimdjson-dev libfmt-dev
   libgtest-dev libbenchmark-dev
   python3 curl
-  nodejs npm           # OpenAPI validation in tests/integration/test_openapi.py (tests/tools, npm ci)
 )
 if [ "${1:-}" = clang ]; then PACKAGES+=(clang libclang-rt-14-dev llvm); fi
+# node + npm run the OpenAPI validator of tests/integration/test_openapi.py
+# (tests/tools, npm ci); a node installed some other way (e.g. NodeSource) is used as is.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then PACKAGES+=(nodejs npm); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

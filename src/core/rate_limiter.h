@@ -24,10 +24,9 @@
 #include <string_view>
 #include <unordered_map>
 
-namespace rover::core {
+#include "core/limits.h"
 
-// Bucket budget of the process-wide limiter (server-features.md §15a).
-inline constexpr size_t kDefaultRateLimitMaxBuckets = 100'000;
+namespace rover::core {
 
 // One configured limiter: the global one, or one scoped entry.
 struct RateRule {
