@@ -114,6 +114,23 @@ http::ConnectionHeader Processor::connectionHeader(Connection* c, const http::Re
                                 : http::ConnectionHeader::kNone;
 }
 
+// Where the client is (server-features.md §3), then stages 4-7 of §0.1.
+bool Processor::answeredBeforeRouting(Connection* c, Exchange* x, const http::Request& req,
+                                      router::Method method) {
+  const Pipeline* pipe = settings_.pipeline;
+  if (!pipe) {
+    x->client = {peerText(c), false, false};
+    return false;
+  }
+  pipe->clientAddress(req, c->peer, peerText(c), x->client_ip, &x->client);
+  return pipe->answer(req, method, isDraining(), x->client, x->state, resp_, scratch_);
+}
+
+// The pipeline of server-features.md §0.1 for one parsed request: stage 3
+// (unrecognised method, and the "*" target), stages 4-7
+// (answeredBeforeRouting), 8 (the route's middleware and handler, or the
+// automatic HEAD/OPTIONS/405), 10 (404). Stages 1-2 are the parser's
+// (reject()).
 bool Processor::dispatch(Connection* c) {
   Exchange* x = acquire(c);
   http::Request& req = request_;
@@ -147,14 +164,11 @@ bool Processor::dispatch(Connection* c) {
     } else {
       resp_.reset(400, http::kTextPlain, "Bad Request");
     }
-  } else if (const Pipeline* pipe = settings_.pipeline;
-             pipe && (pipe->clientAddress(req, c->peer, peerText(c), x->client_ip, &x->client),
-                      pipe->answer(req, *method, isDraining(), x->client, x->state, resp_,
-                                   scratch_))) {
-    // answered by a stage before routing (server-features.md §0.1: 4-7)
+  } else if (answeredBeforeRouting(c, x, req, *method)) {
+    // stages 4-7 (management, preflight, probes, rate limit, HTTPS redirect)
   } else if (router_.match(*method, req.path, &match)) {
     info.method = *method;
-    info.client_ip = pipe ? x->client.ip : peerText(c);
+    info.client_ip = x->client.ip;
     info.https = x->client.https;
     info.trusted_peer = x->client.trusted_peer;
     info.params = match.params;

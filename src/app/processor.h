@@ -70,6 +70,8 @@ class Processor {
  private:
   // Returns false when the request's handler waits.
   bool dispatch(Connection* c);
+  bool answeredBeforeRouting(Connection* c, Exchange* x, const http::Request& req,
+                             router::Method method);
   http::ConnectionHeader connectionHeader(Connection* c, const http::Request& req) const;
   bool isDraining() const {
     return draining_ || (stop_flag_ && stop_flag_->load(std::memory_order_relaxed));

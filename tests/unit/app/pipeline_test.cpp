@@ -32,7 +32,9 @@ class PipelineTest : public ::testing::Test {
  protected:
   void start(const std::string& config) {
     core::setLogLevel(core::LogLevel::kNope);
-    path_ = ::testing::TempDir() + "/pipeline_test_app.lua";
+    // one file per test: ctest runs the tests of this binary in parallel
+    path_ = ::testing::TempDir() + "/pipeline_test_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".lua";
     std::ofstream(path_) << "local api = rover.server { log_level = 'nope', " << config << " }\n"
                          << kRoutes;
     std::string err;

@@ -52,7 +52,9 @@ class ProcessorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     core::setLogLevel(core::LogLevel::kNope);
-    path_ = ::testing::TempDir() + "/processor_test_app.lua";
+    // one file per test: ctest runs the tests of this binary in parallel
+    path_ = ::testing::TempDir() + "/processor_test_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".lua";
     std::ofstream(path_) << kApp;
     std::string err;
     ASSERT_EQ(vm_.load({path_, {}}, &err), lua::LoadResult::kServer) << err;
