@@ -206,7 +206,7 @@ local function later_phase(m)
                                   types = "table" })
     for _, a in ipairs(c.algorithms or {}) do
       if a ~= "gzip" and a ~= "deflate" and a ~= "br" then
-        error("compress.algorithms: unknown algorithm '" .. tostring(a) .. "'", 0)
+        error("compress.algorithms: unsupported algorithm '" .. tostring(a) .. "'", 0)
       end
     end
   end
