@@ -72,6 +72,10 @@ struct ServerConfig {
     std::string key_header;    // global only; empty: the client address
     std::string path_pattern;  // scoped only
   };
+  bool compress = false;  // server-features.md §9
+  std::vector<std::string> compress_algorithms;
+  int64_t compress_min_size = 1024;
+  std::vector<std::string> compress_types;  // lower case; empty: the default set
   bool rate_limit = false;
   RateRule rate_global;
   std::vector<RateRule> rate_scoped;

@@ -123,6 +123,15 @@ void readPipeline(lua_State* L, int t, ServerConfig* out) {
   out->management_prefix = readString(L, t, "management_prefix");
   out->management_token = readString(L, t, "management_token");
   out->allow_unauthenticated_management = readBool(L, t, "allow_unauthenticated_management");
+  lua_getfield(L, t, "compress");
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    int c = lua_gettop(L);
+    out->compress = true;
+    readStrings(L, c, "algorithms", &out->compress_algorithms);
+    out->compress_min_size = static_cast<int64_t>(readNumber(L, c, "min_size"));
+    readStrings(L, c, "types", &out->compress_types);
+  }
+  lua_pop(L, 1);
   lua_getfield(L, t, "rate_limit");
   if (lua_type(L, -1) == LUA_TTABLE) {
     int r = lua_gettop(L);

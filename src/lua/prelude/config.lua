@@ -241,6 +241,24 @@ local function later_phase(m)
   end
 end
 
+-- §9: nil when off, else { algorithms, min_size, types } with the defaults.
+local function compress(c)
+  if c == false then return nil end
+  if c == nil or c == true then c = {} end
+  if c.enabled == false then return nil end
+  local algorithms = c.algorithms or { "br", "gzip", "deflate" }
+  local min_size = c.min_size or 1024
+  if min_size ~= floor(min_size) or min_size < 0 then
+    error("compress.min_size must be an integer >= 0", 0)
+  end
+  local types = {}
+  for i, t in ipairs(c.types or {}) do
+    if type(t) ~= "string" or t == "" then error("compress.types should be a table of strings", 0) end
+    types[i] = t:lower()
+  end
+  return { algorithms = algorithms, min_size = min_size, types = types }
+end
+
 local function is_loopback(host)
   if host == "localhost" or host == "::1" or host == "[::1]" then return true end
   local a, b, c, d = host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
@@ -335,6 +353,7 @@ function C.pipeline(m, out)
   out.metrics = m.metrics == true
   out.rate_limit = rate_limit(m.rate_limit)
   later_phase(m)
+  out.compress = compress(m.compress)
   out.strict_errors = strict_violations(m, out)
 end
 
