@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libluajit2-5.1-dev   # OpenResty's LuaJIT, the one nginx's Lua module uses
   libsimdjson-dev libfmt-dev
+  zlib1g-dev libbrotli-dev   # response compression (server-features.md §9)
   libgtest-dev libbenchmark-dev
   python3 curl
 )
