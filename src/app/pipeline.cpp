@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstring>
 
 #include "core/clock.h"
 #include "http/forwarded.h"
@@ -99,6 +100,21 @@ std::string_view writeNumber(char* buf, size_t cap, uint32_t n) {
   return {buf, static_cast<size_t>(r.ptr - buf)};
 }
 
+// The security headers' default lines (§5), alone and followed by the Vary
+// line compression adds (§9): pre-written for the common response, which has
+// no header of its own.
+constexpr std::string_view kSecurityAndVary =
+    "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
+    "Referrer-Policy: strict-origin-when-cross-origin\r\nVary: Accept-Encoding\r\n";
+constexpr std::string_view kSecurityBlock =
+    kSecurityAndVary.substr(0, kSecurityAndVary.size() - sizeof("Vary: Accept-Encoding\r\n") + 1);
+
+// The builders' content types (exactly as they write them), compressible in
+// the default set: one compare instead of parsing the media type.
+bool isServerCompressibleType(std::string_view type) {
+  return type == http::kJson || type == http::kTextPlain || type == http::kTextHtml;
+}
+
 }  // namespace
 
 // Filters ----------------------------------------------------------------------
@@ -112,6 +128,22 @@ void rateFilter(const FilterInput& in, http::Response& r) {
   r.addHeader("RateLimit-Reset", writeNumber(s[2], sizeof s[2], in.state->rate_reset));
 }
 
+// Adds `token` to the response's Vary (one field, merged; `lower` is the
+// token in lower case); `store` keeps a merged value alive.
+void mergeVary(http::Response& r, std::string_view token, std::string_view lower,
+               std::string& store) {
+  for (http::HeaderField& h : r.headers) {
+    if (!equalsIgnoreCase(h.name, "vary")) continue;
+    if (listsToken(h.value, lower) || listsToken(h.value, "*")) return;
+    store.assign(h.value);
+    store.append(", ");
+    store.append(token);
+    h.value = store;
+    return;
+  }
+  r.addHeader("Vary", token);
+}
+
 // §6: the server's CORS headers replace the app's; Vary: Origin merged.
 void corsFilter(const FilterInput& in, http::Response& r) {
   if (!in.state || in.state->cors_origin.empty()) return;
@@ -122,17 +154,72 @@ void corsFilter(const FilterInput& in, http::Response& r) {
   });
   r.addHeader("Access-Control-Allow-Origin", in.state->cors_origin);
   if (p.cors_credentials_) r.addHeader("Access-Control-Allow-Credentials", "true");
-  if (p.cors_wildcard_) return;
+  if (!p.cors_wildcard_) mergeVary(r, "Origin", "origin", in.scratch.vary);
+}
+
+// §9: bodies of compressible types at least min_size long, in the
+// negotiated coding, when that makes them smaller. Every response of a
+// compressible type says Vary: Accept-Encoding.
+void compressFilter(const FilterInput& in, http::Response& r) {
+  if (r.status < 200 || r.status == 204 || r.status == 304) return;
+  if (r.body_kind != http::BodyKind::kBytes) return;  // streams; files choose their own
+  const Pipeline& p = in.pipeline;
+  std::string_view type = r.content_type;
+  http::HeaderField* etag = nullptr;
   for (http::HeaderField& h : r.headers) {
-    if (!equalsIgnoreCase(h.name, "vary")) continue;
-    if (listsToken(h.value, "origin") || listsToken(h.value, "*")) return;
-    std::string& v = in.scratch.vary;
-    v.assign(h.value);
-    v.append(", Origin");
-    h.value = v;
+    if (equalsIgnoreCase(h.name, "content-type")) {
+      type = h.value;
+    } else if (equalsIgnoreCase(h.name, "content-encoding")) {
+      return;  // already coded by the app
+    } else if (equalsIgnoreCase(h.name, "etag")) {
+      etag = &h;
+    }
+  }
+  if (type.empty()) return;
+  if (!(p.compress_types_.empty() && isServerCompressibleType(type)) &&
+      !http::isCompressible(type, p.compress_types_)) {
     return;
   }
-  r.addHeader("Vary", "Origin");
+  if (r.headers.empty() && r.raw_fields.data() == kSecurityBlock.data()) {
+    r.raw_fields = kSecurityAndVary;  // the common response: nothing to merge
+  } else {
+    mergeVary(r, "Accept-Encoding", "accept-encoding", in.scratch.vary_encoding);
+  }
+  if (!in.request || r.body.size() < p.compress_min_size_) return;
+  std::string_view accept;
+  const http::Request& req = *in.request;
+  for (size_t i = 0, lines = 0; i < req.header_count; ++i) {
+    if (!equalsIgnoreCase(req.headers[i].name, "accept-encoding")) continue;
+    if (lines++ == 0) {
+      accept = req.headers[i].value;
+      continue;
+    }
+    std::string& joined = in.scratch.accept_encoding;
+    if (lines == 2) joined.assign(accept);
+    joined.append(", ");
+    joined.append(req.headers[i].value);
+    accept = joined;
+  }
+  if (accept.empty()) return;
+  http::Coding coding = http::negotiate(accept, p.codings_);
+  if (coding == http::Coding::kIdentity) return;
+  std::string& out = in.scratch.compressed;
+  if (!in.scratch.compressor.compress(coding, r.body, out) || out.size() >= r.body.size()) return;
+  r.body = out;
+  std::string_view name = http::codingName(coding);
+  r.addHeader("Content-Encoding", name);
+  if (etag) {  // a strong "x" becomes "x-<coding>"; weak tags stay
+    std::string_view v = etag->value;
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"' &&
+        v.size() + name.size() + 1 <= sizeof in.scratch.etag) {
+      char* e = in.scratch.etag;
+      std::memcpy(e, v.data(), v.size() - 1);
+      e[v.size() - 1] = '-';
+      std::memcpy(e + v.size(), name.data(), name.size());
+      e[v.size() + name.size()] = '"';
+      etag->value = std::string_view(e, v.size() + name.size() + 1);
+    }
+  }
 }
 
 // §5: the three headers, defaults added, unsafe app values replaced.
@@ -150,11 +237,8 @@ void securityFilter(const FilterInput& in, http::Response& r) {
        {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}},
   };
   // The common case: no app headers, so the three default lines at once.
-  static constexpr std::string_view kDefaults =
-      "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
-      "Referrer-Policy: strict-origin-when-cross-origin\r\n";
   if (r.headers.empty()) {
-    r.raw_fields = kDefaults;
+    r.raw_fields = kSecurityBlock;
     return;
   }
   bool present[3] = {false, false, false};
@@ -249,6 +333,15 @@ std::unique_ptr<Pipeline> Pipeline::create(const lua::ServerConfig& cfg, std::st
   if (p->rate_limit_) p->filters_.push_back(rateFilter);
   if (p->cors_) p->filters_.push_back(corsFilter);
   if (p->security_headers_) p->filters_.push_back(securityFilter);
+  if (cfg.compress) {
+    for (const std::string& a : cfg.compress_algorithms) {
+      http::Coding c;
+      if (http::parseCodingName(a, &c)) p->codings_.push_back(c);
+    }
+    p->compress_min_size_ = static_cast<size_t>(cfg.compress_min_size);
+    p->compress_types_ = cfg.compress_types;
+    p->filters_.push_back(compressFilter);
+  }
   return p;
 }
 

@@ -17,7 +17,7 @@
 //   10    nothing matched: 404                         Processor::dispatch
 // Filters, in order: app headers (already in the response value: the Vm put
 // them there) -> rate-limit headers -> CORS headers -> security headers ->
-// compression (issue 10) -> framing (http::serialize). Only the enabled ones
+// compression -> framing (http::serialize). Only the enabled ones
 // are in the list, so a filter that is off costs nothing.
 #pragma once
 #include <cstdint>
@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/rate_limiter.h"
+#include "http/compress.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "lua/vm.h"
@@ -48,13 +49,19 @@ struct RequestState {
 // Storage for header values the filters make (one response at a time).
 struct FilterScratch {
   char rate[3][16];
-  std::string vary;
+  std::string vary;             // Vary with Origin merged in (CORS)
+  std::string vary_encoding;    // Vary with Accept-Encoding merged in (compression)
+  std::string accept_encoding;  // several Accept-Encoding lines joined
+  std::string compressed;       // the compressed body
+  char etag[96];                // "x-<coding>"
+  http::Compressor compressor;  // one per worker (the Processor's scratch)
 };
 
 class Pipeline;
 struct FilterInput {
   const Pipeline& pipeline;
-  const RequestState* state;  // nullptr for transport rejections (no request)
+  const RequestState* state;     // nullptr for transport rejections (no request)
+  const http::Request* request;  // the same
   FilterScratch& scratch;
 };
 using Filter = void (*)(const FilterInput&, http::Response&);
@@ -109,6 +116,7 @@ class Pipeline {
   friend void corsFilter(const FilterInput&, http::Response&);
   friend void securityFilter(const FilterInput&, http::Response&);
   friend void rateFilter(const FilterInput&, http::Response&);
+  friend void compressFilter(const FilterInput&, http::Response&);
 
   void clientBehindProxy(const http::Request& req, const sockaddr_storage& peer, char* buf,
                          ClientInfo* out) const;
@@ -157,6 +165,10 @@ class Pipeline {
     std::vector<std::string> segments;  // scoped: the pattern's segments ("{}" any)
     bool prefix = false;                // pattern ended in "/*"
   };
+  // §9
+  std::vector<http::Coding> codings_;  // allowed, in preference order
+  size_t compress_min_size_ = 1024;
+  std::vector<std::string> compress_types_;  // empty: the default set
   bool rate_limit_ = false;
   RateRule rate_global_;
   std::vector<RateRule> rate_scoped_;
@@ -166,10 +178,10 @@ class Pipeline {
 };
 
 // Runs the filters on a response about to be serialized.
-inline void decorate(const Pipeline* p, const RequestState* st, FilterScratch& scratch,
-                     http::Response& r) {
+inline void decorate(const Pipeline* p, const RequestState* st, const http::Request* req,
+                     FilterScratch& scratch, http::Response& r) {
   if (!p) return;
-  FilterInput in{*p, st, scratch};
+  FilterInput in{*p, st, req, scratch};
   for (Filter f : p->filters()) f(in, r);
 }
 

@@ -81,8 +81,12 @@ void Processor::reject(Connection* c, int status) {
 // The one place a response value becomes bytes: the filters of
 // server-features.md §0.1 in their fixed order, then the serializer.
 void Processor::send(Connection* c, bool head_request, http::ConnectionHeader conn,
-                     const RequestState* st) {
-  decorate(settings_.pipeline, st, filter_scratch_, resp_);
+                     Exchange* x) {
+  if (x) {
+    decorate(settings_.pipeline, &x->state, x->info.request, filter_scratch_, resp_);
+  } else {
+    decorate(settings_.pipeline, nullptr, nullptr, filter_scratch_, resp_);
+  }
   http::serialize(resp_, {head_request, conn}, c->out);
 }
 
@@ -182,7 +186,7 @@ bool Processor::dispatch(Connection* c) {
       }
       return false;
     }
-    send(c, head, connectionHeader(c, req), &x->state);
+    send(c, head, connectionHeader(c, req), x);
     vm_.release(x->task);
     complete(x, status);
     return true;
@@ -198,7 +202,7 @@ bool Processor::dispatch(Connection* c) {
     resp_.addHeader("Allow", allow_);
   }
   status = resp_.status;
-  send(c, head, connectionHeader(c, req), &x->state);
+  send(c, head, connectionHeader(c, req), x);
   complete(x, status);
   return true;
 }
@@ -218,7 +222,7 @@ void Processor::finish(Exchange* x) {
   Connection* c = x->conn;
   if (vm_.loop()) vm_.loop()->disarm(&x->deadline);
   int status = vm_.respond(x->task, &resp_);
-  send(c, x->head_request, connectionHeader(c, x->request), &x->state);
+  send(c, x->head_request, connectionHeader(c, x->request), x);
   vm_.release(x->task);  // after send: resp_ points into the task's results
   endWait(x, status);
 }
@@ -235,7 +239,7 @@ void Processor::timedOut(Exchange* x) {
                               x->info.request->method, x->info.request->path));
   }
   resp_.reset(500, http::kJson, "{\"error\":\"Handler timed out\"}");
-  send(c, x->head_request, connectionHeader(c, x->request), &x->state);
+  send(c, x->head_request, connectionHeader(c, x->request), x);
   endWait(x, 500);
 }
 

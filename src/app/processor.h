@@ -110,8 +110,8 @@ class Processor {
   bool draining_ = false;
   const std::atomic<bool>* stop_flag_ = nullptr;
   void detach(Connection* c, Exchange* x);
-  void send(Connection* c, bool head_request, http::ConnectionHeader conn,
-            const RequestState* st);
+  // x: the request's exchange (nullptr for transport rejections).
+  void send(Connection* c, bool head_request, http::ConnectionHeader conn, Exchange* x);
   void endWait(Exchange* x, int status);
 
   http::RequestStorage request_;  // the request being dispatched (views into its connection)
