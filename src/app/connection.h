@@ -46,10 +46,17 @@ struct Connection : net::TimerNode, net::EventSource {
   core::Buffer in;
   core::Buffer out;
   size_t out_sent = 0;  // bytes of `out` already written
+  // A file body queued after `out` (server-features.md §10), sent with
+  // sendfile; requests behind it wait until it is sent.
+  int file_fd = -1;
+  uint64_t file_offset = 0;
+  uint64_t file_left = 0;
   http::RequestParser parser;
   Exchange* exchange = nullptr;  // the request whose handler is waiting, if any
 
-  size_t pending() const { return out.size() - out_sent; }  // queued, not yet sent
+  size_t outPending() const { return out.size() - out_sent; }
+  // Queued, not yet sent: bytes of `out`, then of the file.
+  size_t pending() const { return outPending() + static_cast<size_t>(file_left); }
 };
 
 }  // namespace rover::app

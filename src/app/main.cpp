@@ -163,6 +163,12 @@ int runServer(const CliOptions& cli) {
   if (!workers[0]->vm().buildRoutes(workers[0]->router(), &routes1, &error)) {
     return fail("❌ Error: " + error);
   }
+  {
+    std::unique_ptr<StaticMounts> mounts =
+        StaticMounts::create(workers[0]->vm().staticMounts(), &error);
+    if (!mounts) return fail("❌ Error: " + error);
+    if (!mounts->empty()) pipeline->setStaticMounts(std::move(mounts));
+  }
   if (pipeline->docsEnabled()) {
     std::string json, html;
     if (!workers[0]->vm().buildDocs(&json, &html, &error)) return fail("❌ Error: " + error);
@@ -210,6 +216,12 @@ int runServer(const CliOptions& cli) {
   }
   core::logLine(core::LogLevel::kInfo,
                 fmt::format("🚀 Rover server running at http://{}:{}", cfg.host, port));
+  {
+    std::unique_ptr<StaticMounts> mounts =
+        StaticMounts::create(workers[0]->vm().staticMounts(), &error);
+    if (!mounts) return fail("❌ Error: " + error);
+    if (!mounts->empty()) pipeline->setStaticMounts(std::move(mounts));
+  }
   if (pipeline->docsEnabled()) {
     core::logLine(core::LogLevel::kInfo,
                   fmt::format("📚 API docs available at http://{}:{}{}/docs", cfg.host, port,

@@ -13,7 +13,7 @@
 //    6a   rate limiting (§15a)                         Pipeline::rateLimit
 //    7    HTTPS redirect (§14)                         Pipeline::httpsRedirect
 //    8    API routes: middleware + handler             Processor::dispatch (router, Vm)
-//    9    static mounts (§10)                          (issue 10)
+//    9    static mounts (§10)                          Pipeline::serveStatic (app/static_files)
 //   10    nothing matched: 404                         Processor::dispatch
 // Filters, in order: app headers (already in the response value: the Vm put
 // them there) -> rate-limit headers -> CORS headers -> security headers ->
@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/static_files.h"
 #include "core/rate_limiter.h"
 #include "http/compress.h"
 #include "http/request.h"
@@ -84,6 +85,12 @@ class Pipeline {
     docs_html_ = std::move(docs_html);
   }
   bool docsEnabled() const { return docs_; }
+  // Stage 9 (§10), made at startup from worker 1's route tree.
+  void setStaticMounts(std::unique_ptr<StaticMounts> m) { static_ = std::move(m); }
+  bool serveStatic(const http::Request& req, router::Method method, http::Response& out,
+                   StaticScratch& scratch) const {
+    return static_ && static_->serve(req, method, out, scratch);
+  }
   bool docsUnreachable() const {
     return docs_ && token_.empty() && !allow_unauthenticated_management_;
   }
@@ -174,6 +181,7 @@ class Pipeline {
   std::vector<RateRule> rate_scoped_;
   mutable core::RateLimiter limiter_;
 
+  std::unique_ptr<StaticMounts> static_;
   std::vector<Filter> filters_;
 };
 

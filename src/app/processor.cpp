@@ -1,5 +1,7 @@
 #include "app/processor.h"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "core/clock.h"
@@ -36,12 +38,14 @@ void Processor::open(Connection* c) const {
   c->in.clear();
   c->out.clear();
   c->out_sent = 0;
+  c->file_fd = -1;
+  c->file_left = 0;
   c->parser.reset();
   c->parser.setBodyLimit(settings_.body_size_limit);
 }
 
 void Processor::process(Connection* c) {
-  while (c->state == ConnState::kOpen && !c->exchange &&
+  while (c->state == ConnState::kOpen && !c->exchange && c->file_fd < 0 &&
          c->pending() < core::kMaxPendingOutputBytes) {
     http::ParseStatus st = c->parser.execute(c->in.data(), c->in.size());
     if (st == http::ParseStatus::kNeedMore) break;
@@ -88,6 +92,18 @@ void Processor::send(Connection* c, bool head_request, http::ConnectionHeader co
     decorate(settings_.pipeline, nullptr, nullptr, filter_scratch_, resp_);
   }
   http::serialize(resp_, {head_request, conn}, c->out);
+  if (resp_.body_kind == http::BodyKind::kFile) {  // the connection sends the file's bytes
+    const http::FileRange& f = resp_.file;
+    if (!head_request && f.length > 0 && !http::statusHasNoBody(resp_.status)) {
+      c->file_fd = f.fd;
+      c->file_offset = f.offset;
+      c->file_left = f.length;
+    } else if (f.fd >= 0) {
+      ::close(f.fd);
+    }
+    resp_.body_kind = http::BodyKind::kBytes;
+    resp_.file = {};
+  }
 }
 
 const char* Processor::peerText(Connection* c) const {
@@ -190,8 +206,11 @@ bool Processor::dispatch(Connection* c) {
     vm_.release(x->task);
     complete(x, status);
     return true;
-  } else if (match.allowed == 0) {
-    resp_.reset(404, http::kTextPlain, "Route not found");
+  } else if (match.allowed == 0) {  // no route for any method: stage 9, then 10
+    if (!settings_.pipeline ||
+        !settings_.pipeline->serveStatic(req, *method, resp_, static_scratch_)) {
+      resp_.reset(404, http::kTextPlain, "Route not found");
+    }
   } else {
     allow_ = router::allowHeader(match.allowed);
     if (*method == router::Method::kOptions) {

@@ -120,6 +120,7 @@ class Processor {
   std::string allow_;             // Allow header values (no allocation once warm)
   std::string scratch_;           // bodies made here (400, 413)
   FilterScratch filter_scratch_;
+  StaticScratch static_scratch_;
   std::vector<std::unique_ptr<Exchange>> exchanges_;
   std::vector<Exchange*> free_exchanges_;
 };

@@ -1,5 +1,7 @@
 #include "app/worker.h"
 
+#include <sys/sendfile.h>
+
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -233,14 +235,34 @@ void Worker::onReadable(Connection* c) {
 void Worker::flush(Connection* c) {
   bool progressed = false;
   for (;;) {
+    size_t file_sent = 0;
     while (c->pending() > 0) {
-      ssize_t n = ::send(c->fd, c->out.data() + c->out_sent, c->pending(), MSG_NOSIGNAL);
+      ssize_t n;
+      if (c->outPending() > 0) {
+        n = ::send(c->fd, c->out.data() + c->out_sent, c->outPending(), MSG_NOSIGNAL);
+        if (n > 0) c->out_sent += static_cast<size_t>(n);
+      } else {
+        // The file's bytes go from the page cache to the socket (no copy
+        // here); at most kSendfileSliceBytes per turn, so that one download
+        // does not hold the worker while others wait.
+        if (file_sent >= core::kSendfileSliceBytes) break;
+        off_t off = static_cast<off_t>(c->file_offset);
+        size_t want = static_cast<size_t>(
+            std::min<uint64_t>(c->file_left, core::kSendfileSliceBytes - file_sent));
+        n = ::sendfile(c->fd, c->file_fd, &off, want);
+        if (n == 0) n = -2;  // the file shrank under us: the response cannot be finished
+        if (n > 0) {
+          c->file_offset += static_cast<uint64_t>(n);
+          c->file_left -= static_cast<uint64_t>(n);
+          file_sent += static_cast<size_t>(n);
+          if (c->file_left == 0) closeFile(c);
+        }
+      }
       if (n > 0) {
-        c->out_sent += static_cast<size_t>(n);
         progressed = true;
         continue;
       }
-      if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+      if (n == -1 && (errno == EAGAIN || errno == EINTR)) break;
       close(c);
       return;
     }
@@ -329,8 +351,15 @@ void Worker::updateInterest(Connection* c) {
   reactor_.modify(c->fd, ev, static_cast<net::EventSource*>(c));
 }
 
+void Worker::closeFile(Connection* c) {
+  if (c->file_fd >= 0) ::close(c->file_fd);
+  c->file_fd = -1;
+  c->file_left = 0;
+}
+
 void Worker::close(Connection* c) {
   if (c->fd < 0) return;
+  closeFile(c);
   processor_.abort(c);  // a waiting handler is never resumed
   timers_.disarm(c);
   ::close(c->fd);

@@ -59,6 +59,7 @@ class Worker final : ProcessorHost {
   void onReadable(Connection* c);
   void onHandling(Connection* c, uint32_t events);
   void onLingering(Connection* c);
+  static void closeFile(Connection* c);
   void exchangeFinished(Connection* c) override;
   // The earliest deadline the loop must wake for besides its timer heap.
   uint64_t nextDeadline() const {

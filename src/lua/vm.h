@@ -86,6 +86,12 @@ struct RouteInfo {
   std::string pattern;
 };
 
+struct StaticMountInfo {  // server-features.md §10
+  std::string prefix;      // the node's route ("/" for the root)
+  std::string dir;
+  std::string cache;       // Cache-Control for every file; empty: by extension
+};
+
 enum class LoadResult { kServer, kScript, kFailed };
 
 // What the worker knows about a request beyond its bytes.
@@ -122,6 +128,8 @@ class Vm {
   bool readConfig(const ConfigOverrides& overrides, ServerConfig* out, std::string* error);
   // Walks the route tree into `router`; handler ids index this VM's handlers.
   bool buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std::string* error);
+  // The static mounts of the route tree buildRoutes walked.
+  std::vector<StaticMountInfo> staticMounts();
   // The OpenAPI document and docs page of the routes buildRoutes walked
   // (server-features.md §13). Startup only.
   bool buildDocs(std::string* json, std::string* html, std::string* error);

@@ -295,6 +295,28 @@ bool Vm::buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std
 
 namespace rover::lua {
 
+std::vector<StaticMountInfo> Vm::staticMounts() {
+  std::vector<StaticMountInfo> out;
+  lua_State* L = L_;
+  if (routes_ref_ < 0) return out;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, routes_ref_);
+  lua_getfield(L, -1, "mounts");
+  for (int i = 1, n = static_cast<int>(lua_objlen(L, -1)); i <= n; ++i) {
+    lua_rawgeti(L, -1, i);
+    StaticMountInfo m;
+    lua_rawgeti(L, -1, 1);
+    m.prefix = lua_tostring(L, -1);
+    lua_rawgeti(L, -2, 2);
+    m.dir = lua_tostring(L, -1);
+    lua_rawgeti(L, -3, 3);
+    if (lua_type(L, -1) == LUA_TSTRING) m.cache = lua_tostring(L, -1);
+    lua_pop(L, 4);
+    out.push_back(std::move(m));
+  }
+  lua_settop(L, 0);
+  return out;
+}
+
 bool Vm::buildDocs(std::string* json, std::string* html, std::string* error) {
   lua_State* L = L_;
   const std::string_view src = prelude::k_openapi;

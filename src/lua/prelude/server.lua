@@ -23,8 +23,24 @@ local M = {}
 local NODE = {}
 local ROOTS = setmetatable({}, { __mode = "k" })
 
+-- Static mounts (server-features.md §10): `api.<path>.static { dir = ... }`
+-- records the mount on the node, in a side table (the walk reads it).
+local MOUNTS = setmetatable({}, { __mode = "k" })
+
 NODE.__index = function(t, k)
   if type(k) ~= "string" then return nil end
+  if k == "static" then
+    return function(a, b)
+      local cfg = a
+      if getmetatable(a) == NODE then cfg = b end  -- api.assets:static { ... }
+      local list = MOUNTS[t]
+      if not list then
+        list = {}
+        MOUNTS[t] = list
+      end
+      list[#list + 1] = cfg
+    end
+  end
   local child = setmetatable({}, NODE)
   rawset(t, k, child)
   return child
@@ -305,6 +321,18 @@ end
 
 local function walk(node, path, params, out, is_root_node, befores, afters)
   local route = path == "" and "/" or path
+  local mounts = MOUNTS[node]
+  if mounts then
+    if #mounts > 1 then error("Static mount already defined at '" .. route .. "'", 0) end
+    local cfg = mounts[1]
+    if type(cfg) ~= "table" or type(cfg.dir) ~= "string" or cfg.dir == "" then
+      error("Static mount '" .. route .. "': dir is required", 0)
+    end
+    if cfg.cache ~= nil and type(cfg.cache) ~= "string" then
+      error("Static mount '" .. route .. "': cache should be a string", 0)
+    end
+    out.mounts[#out.mounts + 1] = { route, cfg.dir, cfg.cache or false }
+  end
   befores = extend(befores, node_hooks(node, "before", route))
   afters = extend(afters, node_hooks(node, "after", route))
   for _, key in ipairs(sorted_keys(node)) do
@@ -358,9 +386,9 @@ end
 -- Returns an array of { METHOD, pattern, handler, before hooks, after hooks, run }
 -- in a stable order (hooks: arrays of { name, fn }, root first).
 -- [6] is what the router calls: the handler wrapped with its middleware
--- (M.pipeline).
+-- (M.pipeline). out.mounts: the static mounts, { prefix, dir, cache or false }.
 function M.collect_routes(root)
-  local out = {}
+  local out = { mounts = {} }
   walk(root, "", {}, out, true, {}, {})
   local on_error = rawget(root, "on_error")
   if on_error ~= nil and not callable(on_error) then error("api.on_error must be a function", 0) end

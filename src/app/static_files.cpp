@@ -1,0 +1,121 @@
+#include "app/static_files.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace rover::app {
+namespace {
+
+constexpr std::string_view kAllow = "GET, HEAD, OPTIONS";
+
+}  // namespace
+
+std::unique_ptr<StaticMounts> StaticMounts::create(
+    const std::vector<lua::StaticMountInfo>& mounts, std::string* error) {
+  auto out = std::make_unique<StaticMounts>();
+  for (const lua::StaticMountInfo& m : mounts) {
+    int fd = ::open(m.dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      *error = "Static mount '" + m.prefix + "': directory '" + m.dir + "' not found";
+      return nullptr;
+    }
+    out->mounts_.push_back({m.prefix == "/" ? std::string() : m.prefix, fd, m.cache});
+  }
+  std::stable_sort(out->mounts_.begin(), out->mounts_.end(), [](const Mount& a, const Mount& b) {
+    return a.prefix.size() > b.prefix.size();
+  });
+  return out;
+}
+
+StaticMounts::~StaticMounts() {
+  for (Mount& m : mounts_) ::close(m.dir_fd);
+}
+
+// The mount with the longest prefix covering the path: equal to it or
+// below it by whole segments; the root mount covers every path.
+bool StaticMounts::serve(const http::Request& req, router::Method method, http::Response& out,
+                         StaticScratch& scratch) const {
+  std::string_view path = req.path;
+  for (const Mount& m : mounts_) {
+    std::string_view p = m.prefix;
+    if (path.size() < p.size() || path.compare(0, p.size(), p) != 0) continue;
+    std::string_view rest = path.substr(p.size());
+    if (!rest.empty() && rest.front() != '/') continue;
+    if (!rest.empty()) rest.remove_prefix(1);
+    serveFile(m, rest, req, method, out, scratch);
+    return true;
+  }
+  return false;
+}
+
+void StaticMounts::serveFile(const Mount& m, std::string_view rest, const http::Request& req,
+                             router::Method method, http::Response& out,
+                             StaticScratch& scratch) const {
+  if (method == router::Method::kOptions) {
+    out.reset(204);
+    out.addHeader("Allow", kAllow);
+    return;
+  }
+  if (method != router::Method::kGet && method != router::Method::kHead) {
+    out.reset(405, http::kTextPlain, "Method Not Allowed");
+    out.addHeader("Allow", kAllow);
+    return;
+  }
+  http::StaticStatus st = http::resolveStaticPath(rest, &scratch.path);
+  http::FileIdentity info;
+  int fd = -1;
+  if (st == http::StaticStatus::kOk) {
+    int err = 0;
+    // Opening blocks the worker on a cold disk only for the directory lookup
+    // and inode read (no data is read here): see bench/README.md.
+    fd = http::openBeneath(m.dir_fd, scratch.path.view(), &info, &err);
+    if (fd < 0) st = http::staticStatusForErrno(err);
+  }
+  if (st != http::StaticStatus::kOk) {
+    out.reset(http::staticHttpStatus(st), http::kTextPlain, http::staticErrorBody(st));
+    return;
+  }
+  http::StaticFileType type = http::staticFileType(scratch.path.view());
+  std::string_view cache = m.cache.empty() ? type.cache_control : std::string_view(m.cache);
+  std::string_view etag(scratch.etag, http::formatEtag(info, scratch.etag));
+  std::string_view modified(scratch.last_modified,
+                            http::formatHttpDate(info.mtime_sec, scratch.last_modified));
+  if (http::notModified(req.header("if-none-match"), req.header("if-modified-since"), etag,
+                        info.mtime_sec)) {
+    ::close(fd);
+    out.reset(304);
+    out.addHeader("ETag", etag);
+    out.addHeader("Last-Modified", modified);
+    out.addHeader("Cache-Control", cache);
+    return;
+  }
+  http::ByteRange range;
+  if (method == router::Method::kGet) {
+    range = http::evaluateRange(req.header("range"), req.header("if-range"), info.size, etag,
+                                info.mtime_sec);
+  }
+  std::string_view content_range(
+      scratch.content_range, http::formatContentRange(range, info.size, scratch.content_range));
+  if (range.outcome == http::RangeOutcome::kUnsatisfiable) {
+    ::close(fd);
+    out.reset(416, http::kTextPlain, "");
+    out.addHeader("Content-Range", content_range);
+    return;
+  }
+  out.reset(range.outcome == http::RangeOutcome::kPartial ? 206 : 200, type.content_type);
+  out.addHeader("Accept-Ranges", "bytes");
+  out.addHeader("ETag", etag);
+  out.addHeader("Last-Modified", modified);
+  out.addHeader("Cache-Control", cache);
+  out.body_kind = http::BodyKind::kFile;
+  if (range.outcome == http::RangeOutcome::kPartial) {
+    out.addHeader("Content-Range", content_range);
+    out.file = {fd, range.first, range.length};
+  } else {
+    out.file = {fd, 0, info.size};
+  }
+}
+
+}  // namespace rover::app
