@@ -165,7 +165,7 @@ int runServer(const CliOptions& cli) {
   }
   {
     std::unique_ptr<StaticMounts> mounts =
-        StaticMounts::create(workers[0]->vm().staticMounts(), &error);
+        StaticMounts::create(workers[0]->vm().staticMounts(), pipeline->staticCompression(), &error);
     if (!mounts) return fail("❌ Error: " + error);
     if (!mounts->empty()) pipeline->setStaticMounts(std::move(mounts));
   }
@@ -218,7 +218,7 @@ int runServer(const CliOptions& cli) {
                 fmt::format("🚀 Rover server running at http://{}:{}", cfg.host, port));
   {
     std::unique_ptr<StaticMounts> mounts =
-        StaticMounts::create(workers[0]->vm().staticMounts(), &error);
+        StaticMounts::create(workers[0]->vm().staticMounts(), pipeline->staticCompression(), &error);
     if (!mounts) return fail("❌ Error: " + error);
     if (!mounts->empty()) pipeline->setStaticMounts(std::move(mounts));
   }

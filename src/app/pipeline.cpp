@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 #include "core/clock.h"
@@ -162,17 +163,19 @@ void corsFilter(const FilterInput& in, http::Response& r) {
 // compressible type says Vary: Accept-Encoding.
 void compressFilter(const FilterInput& in, http::Response& r) {
   if (r.status < 200 || r.status == 204 || r.status == 304) return;
-  if (r.body_kind != http::BodyKind::kBytes) return;  // streams; files choose their own
+  if (r.body_kind == http::BodyKind::kProducer) return;  // streams are never compressed
   const Pipeline& p = in.pipeline;
   std::string_view type = r.content_type;
-  http::HeaderField* etag = nullptr;
-  for (http::HeaderField& h : r.headers) {
+  size_t etag = SIZE_MAX;  // an index: adding Vary may move the headers
+  bool coded = false;
+  for (size_t i = 0; i < r.headers.size(); ++i) {
+    const http::HeaderField& h = r.headers[i];
     if (equalsIgnoreCase(h.name, "content-type")) {
       type = h.value;
     } else if (equalsIgnoreCase(h.name, "content-encoding")) {
-      return;  // already coded by the app
+      coded = true;  // already coded by the app: Vary only
     } else if (equalsIgnoreCase(h.name, "etag")) {
-      etag = &h;
+      etag = i;
     }
   }
   if (type.empty()) return;
@@ -185,6 +188,9 @@ void compressFilter(const FilterInput& in, http::Response& r) {
   } else {
     mergeVary(r, "Accept-Encoding", "accept-encoding", in.scratch.vary_encoding);
   }
+  // A file body: a range, a large file, or a client that wants identity
+  // (app/static_files chose already).
+  if (coded || r.body_kind != http::BodyKind::kBytes) return;
   if (!in.request || r.body.size() < p.compress_min_size_) return;
   std::string_view accept;
   const http::Request& req = *in.request;
@@ -208,8 +214,8 @@ void compressFilter(const FilterInput& in, http::Response& r) {
   r.body = out;
   std::string_view name = http::codingName(coding);
   r.addHeader("Content-Encoding", name);
-  if (etag) {  // a strong "x" becomes "x-<coding>"; weak tags stay
-    std::string_view v = etag->value;
+  if (etag != SIZE_MAX) {  // a strong "x" becomes "x-<coding>"; weak tags stay
+    std::string_view v = r.headers[etag].value;
     if (v.size() >= 2 && v.front() == '"' && v.back() == '"' &&
         v.size() + name.size() + 1 <= sizeof in.scratch.etag) {
       char* e = in.scratch.etag;
@@ -217,7 +223,7 @@ void compressFilter(const FilterInput& in, http::Response& r) {
       e[v.size() - 1] = '-';
       std::memcpy(e + v.size(), name.data(), name.size());
       e[v.size() + name.size()] = '"';
-      etag->value = std::string_view(e, v.size() + name.size() + 1);
+      r.headers[etag].value = std::string_view(e, v.size() + name.size() + 1);
     }
   }
 }

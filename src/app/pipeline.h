@@ -85,6 +85,10 @@ class Pipeline {
     docs_html_ = std::move(docs_html);
   }
   bool docsEnabled() const { return docs_; }
+  // What §9 allows for static files.
+  StaticCompression staticCompression() const {
+    return {codings_, compress_types_, compress_min_size_};
+  }
   // Stage 9 (§10), made at startup from worker 1's route tree.
   void setStaticMounts(std::unique_ptr<StaticMounts> m) { static_ = std::move(m); }
   bool serveStatic(const http::Request& req, router::Method method, http::Response& out,

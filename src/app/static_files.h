@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "http/compress.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "http/static_file.h"
@@ -23,13 +24,24 @@ struct StaticScratch {
   char etag[http::kEtagSize];
   char last_modified[http::kHttpDateSize];
   char content_range[http::kContentRangeMax];
+  http::RelativePath sibling;
+  char coded_etag[http::kEtagSize + 16];
+  std::string body;  // a file read to be compressed on the fly
+};
+
+// What §9 allows for files: the codings in preference order (empty: off),
+// the compressible types (empty: the default set), the smallest body.
+struct StaticCompression {
+  std::vector<http::Coding> codings;
+  std::vector<std::string> types;
+  size_t min_size = 1024;
 };
 
 class StaticMounts {
  public:
   // *error: the startup message of §10 for a directory that cannot be opened.
   static std::unique_ptr<StaticMounts> create(const std::vector<lua::StaticMountInfo>& mounts,
-                                              std::string* error);
+                                              StaticCompression compression, std::string* error);
   ~StaticMounts();
   bool empty() const { return mounts_.empty(); }
   // True when a mount covers the request's path: `out` is its response.
@@ -44,7 +56,11 @@ class StaticMounts {
   };
   void serveFile(const Mount& m, std::string_view rest, const http::Request& req,
                  router::Method method, http::Response& out, StaticScratch& scratch) const;
+  bool serveCoded(const http::FileIdentity& info, int* fd, std::string_view type,
+                  const http::Request& req, const Mount& m, http::Response& out,
+                  StaticScratch& scratch) const;
   std::vector<Mount> mounts_;  // longest prefix first
+  StaticCompression compression_;
 };
 
 }  // namespace rover::app

@@ -21,6 +21,7 @@ inline constexpr size_t kMaxHeaderCount = 100;                 // 431 beyond
 inline constexpr size_t kMaxChunkLineBytes = 4 * 1024;         // 400 beyond
 inline constexpr int64_t kDefaultBodySizeLimit = 1024 * 1024;  // server-features.md §7
 inline constexpr size_t kMaxPendingOutputBytes = 1024 * 1024;  // stop reading beyond
+inline constexpr size_t kStaticCompressMaxBytes = 1024 * 1024;  // server-features.md §10
 inline constexpr size_t kSendfileSliceBytes = 1024 * 1024;     // per connection per loop turn
 inline constexpr size_t kDefaultRateLimitMaxBuckets = 100'000;  // LRU beyond (server-features.md §15a)
 

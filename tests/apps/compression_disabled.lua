@@ -1,0 +1,4 @@
+-- compress = { enabled = false } (server-features.md §9).
+-- Used by test_compression.py; routes in compression_common.lua.
+local api = rover.server { log_level = "info", workers = 1, compress = { enabled = false } }
+return require("compression_common")(api)
