@@ -8,7 +8,9 @@
 
 #include "core/log.h"
 #include "core/request_id.h"
+#include "http/multipart.h"
 #include "http/query.h"
+#include "http/response.h"
 #include "json/decode.h"
 #include "lua/native.h"
 
@@ -269,6 +271,91 @@ int bodyJson(lua_State* L) {
   return 3;
 }
 
+// body_form(ctx, files_wanted) -> true, fields, files  |  false, status, message
+// (server-features.md §16 uploads). fields: { name = value } (last wins);
+// files: { field = { { name, size, type, data }, ... } }. multipart/form-data
+// parts are views into the body until pushed (each file's bytes are copied
+// once, into its Lua string); application/x-www-form-urlencoded bodies are
+// decoded like a query (lua-api.md §6.2) when files are not wanted.
+int bodyForm(lua_State* L) {
+  RequestInfo* info = checkCtx(L, 1);
+  bool files_wanted = lua_toboolean(L, 2);
+  const http::Request& r = *info->request;
+  std::string_view ct;
+  hasContentType(r, &ct);
+  auto fail = [&](int status, std::string_view message) {
+    lua_pushboolean(L, 0);
+    lua_pushinteger(L, status);
+    lua_pushlstring(L, message.data(), message.size());
+    return 3;
+  };
+  if (!files_wanted && http::isUrlencodedForm(ct)) {
+    lua_pushboolean(L, 1);
+    lua_newtable(L);
+    int t = lua_gettop(L);
+    http::forEachQueryPair(r.body, [&](std::string_view k, std::string_view v) {
+      lua_pushlstring(L, k.data(), k.size());
+      lua_pushlstring(L, v.data(), v.size());
+      lua_rawset(L, t);
+    });
+    lua_newtable(L);
+    return 3;
+  }
+  std::string_view boundary;
+  http::FormError err = http::multipartBoundary(ct, &boundary);
+  if (err == http::FormError::kNotMultipart) {
+    std::string msg = files_wanted
+                          ? "Unsupported Media Type (415): expected multipart/form-data, got "
+                          : "Unsupported Media Type (415): expected multipart/form-data or "
+                            "application/x-www-form-urlencoded, got ";
+    for (char c : mediaType(ct)) msg.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c));
+    return fail(415, msg);
+  }
+  thread_local std::vector<http::FormPart> parts;
+  thread_local std::string scratch;
+  if (err == http::FormError::kNone) {
+    err = http::parseMultipart(r.body, boundary, http::MultipartLimits{}, &parts, &scratch);
+  }
+  if (err != http::FormError::kNone) {
+    return fail(http::formErrorStatus(err), http::formErrorMessage(err));
+  }
+  lua_pushboolean(L, 1);
+  lua_newtable(L);
+  int fields = lua_gettop(L);
+  lua_newtable(L);
+  int files = lua_gettop(L);
+  for (const http::FormPart& p : parts) {
+    if (!p.has_filename) {
+      lua_pushlstring(L, p.name.data(), p.name.size());
+      lua_pushlstring(L, p.data.data(), p.data.size());
+      lua_rawset(L, fields);
+      continue;
+    }
+    lua_pushlstring(L, p.name.data(), p.name.size());
+    lua_rawget(L, files);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_newtable(L);
+      lua_pushlstring(L, p.name.data(), p.name.size());
+      lua_pushvalue(L, -2);
+      lua_rawset(L, files);
+    }
+    lua_createtable(L, 0, 4);
+    lua_pushlstring(L, p.filename.data(), p.filename.size());
+    lua_setfield(L, -2, "name");
+    lua_pushnumber(L, static_cast<double>(p.data.size()));
+    lua_setfield(L, -2, "size");
+    std::string_view type = p.content_type.empty() ? http::kOctetStream : p.content_type;
+    lua_pushlstring(L, type.data(), type.size());
+    lua_setfield(L, -2, "type");
+    lua_pushlstring(L, p.data.data(), p.data.size());
+    lua_setfield(L, -2, "data");
+    lua_rawseti(L, -2, static_cast<int>(lua_objlen(L, -2) + 1));
+    lua_pop(L, 1);
+  }
+  return 3;
+}
+
 // ctx.__index for what the prelude's Lua __index (server.lua, make_ctx) does
 // not answer itself: a ctx that is no longer valid (raises), a live ctx that
 // is not the one running (a suspended request's, used by a task), ctx.path,
@@ -342,6 +429,7 @@ void addCtxNatives(lua_State* L, int natives, Vm* vm) {
       {"ctx_get", native<ctxGet>},
       {"body_bytes", native<bodyBytes>},
       {"body_json", native<bodyJson>},
+      {"body_form", native<bodyForm>},
       {nullptr, nullptr},
   };
   for (const luaL_Reg* f = fns; f->name; ++f) {

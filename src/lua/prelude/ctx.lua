@@ -3,7 +3,7 @@
 -- ctx's __index and dispatch). Run once per VM by vm.cpp with (native, guard,
 -- M = server.lua's module); sets M.ctx_methods and M.make_ctx.
 local native, guard, M = ...
-local type, error, setmetatable, getmetatable = type, error, setmetatable, getmetatable
+local type, error, setmetatable, getmetatable, pairs = type, error, setmetatable, getmetatable, pairs
 local RESP = M.RESP
 
 
@@ -21,6 +21,35 @@ BODY.as_string = BODY.text
 function BODY:bytes() return native.body_bytes(self[1]) end
 function BODY:json() return (body_json(self)) end
 BODY.raw = BODY.json
+-- Uploads (server-features.md §16): parsed once per body object.
+local function body_form(self, files_wanted)
+  local cached = self.form_
+  if cached and (cached[3] or not files_wanted) then return cached[1], cached[2] end
+  local ok, fields, files = native.body_form(self[1], files_wanted)
+  if not ok then error(M.request_error(fields, files), 0) end
+  self.form_ = { fields, files, files_wanted }
+  return fields, files
+end
+function BODY:form()
+  local fields = body_form(self, false)
+  return fields
+end
+function BODY:files(name)
+  local _, files = body_form(self, true)
+  return files[name] or {}
+end
+function BODY:file(name)
+  local _, files = body_form(self, true)
+  local list = files[name]
+  return list and list[1] or nil
+end
+function BODY:multipart()
+  local fields, files = body_form(self, true)
+  local first = {}
+  for k, list in pairs(files) do first[k] = list[1] end
+  return { fields = fields, files = first }
+end
+
 function BODY:expect(schema)
   local value, is_object = body_json(self)
   if not is_object then error(M.request_error(400, "Request body must be a JSON object"), 0) end
