@@ -39,6 +39,12 @@ struct Exchange final : lua::TaskOwner {
   std::vector<http::Header> headers;
   std::vector<router::Param> params;
   bool head_request = false;
+  // A stream (server-features.md §11): the producer runs in `task`.
+  bool streaming = false;
+  bool pulling = false;          // the producer runs or waits
+  bool pull_armed = false;       // `deadline` is armed to pull on the next loop turn
+  bool close_delimited = false;  // HTTP/1.0: no chunk framing, close at the end
+  int stream_status = 0;
   RequestState state;        // what the pipeline's stages found for the filters
   ClientInfo client;         // server-features.md §3
   char client_ip[net::kIpTextCap];  // the resolved address when it is not the peer's

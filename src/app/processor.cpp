@@ -202,6 +202,10 @@ bool Processor::dispatch(Connection* c) {
       }
       return false;
     }
+    if (resp_.body_kind == http::BodyKind::kProducer && !head) {
+      startStream(c, x, req);
+      return false;
+    }
     send(c, head, connectionHeader(c, req), x);
     vm_.release(x->task);
     complete(x, status);
@@ -238,9 +242,18 @@ void Processor::logRequest(Exchange* x, int status) {
 
 // A handler that waited has returned (called from the loop, via its task).
 void Processor::finish(Exchange* x) {
+  if (x->streaming) {  // the producer returned after waiting
+    onPulled(x, true);
+    return;
+  }
   Connection* c = x->conn;
   if (vm_.loop()) vm_.loop()->disarm(&x->deadline);
   int status = vm_.respond(x->task, &resp_);
+  if (resp_.body_kind == http::BodyKind::kProducer && !x->head_request) {
+    startStream(c, x, x->request);
+    if (host_) host_->exchangeFinished(c);  // sends the head, then pulls
+    return;
+  }
   send(c, x->head_request, connectionHeader(c, x->request), x);
   vm_.release(x->task);  // after send: resp_ points into the task's results
   endWait(x, status);
@@ -249,6 +262,11 @@ void Processor::finish(Exchange* x) {
 // timeouts.handler (runtime-modules.md §6): the handler is never resumed and
 // what it waits on is cancelled.
 void Processor::timedOut(Exchange* x) {
+  if (x->streaming) {  // the timer was armed to pull on this loop turn
+    x->pull_armed = false;
+    pullStream(x, true);
+    return;
+  }
   Connection* c = x->conn;
   vm_.abort(x->task);
   x->task = nullptr;
@@ -270,6 +288,98 @@ void Processor::endWait(Exchange* x, int status) {
   complete(x, status);
   process(c);
   if (host_) host_->exchangeFinished(c);
+}
+
+// Streams (server-features.md §11) ------------------------------------------
+// The head goes out first; the producer is called only when the connection's
+// output has drained (onWritable), so a slow client never makes the worker
+// buffer more than one chunk. The producer runs in the request's task and may
+// wait; the client going away aborts the exchange (Processor::abort), and the
+// producer is never called again.
+
+void Processor::startStream(Connection* c, Exchange* x, const http::Request& req) {
+  x->close_delimited = req.version_minor == 0;
+  http::ConnectionHeader conn = connectionHeader(c, req);
+  if (x->close_delimited) {
+    conn = http::ConnectionHeader::kClose;
+    c->state = ConnState::kClosing;
+  }
+  decorate(settings_.pipeline, &x->state, x->info.request, filter_scratch_, resp_);
+  http::SerializeOptions opts{false, conn};
+  opts.close_delimited = x->close_delimited;
+  http::serialize(resp_, opts, c->out);
+  x->stream_status = resp_.status;
+  resp_.body_kind = http::BodyKind::kBytes;
+  vm_.startStream(x->task);
+  x->streaming = true;
+  x->pulling = false;
+  x->pull_armed = false;
+  if (c->exchange != x) {  // a handler that did not wait: its request is still in place
+    c->exchange = x;
+    detach(c, x);
+  }
+}
+
+void Processor::onWritable(Connection* c) {
+  Exchange* x = c->exchange;
+  if (!x || !x->streaming || x->pulling || x->pull_armed) return;
+  pullStream(x, false);
+}
+
+void Processor::pullStream(Exchange* x, bool from_host) {
+  x->pulling = true;
+  if (vm_.pull(x->task) == lua::RunStatus::kSuspended) return;  // finish() follows
+  onPulled(x, from_host);
+}
+
+// from_host: called from the loop (a wait ended, a timer), not from the
+// host's flush: the host must be told to write.
+void Processor::onPulled(Exchange* x, bool from_host) {
+  Connection* c = x->conn;
+  x->pulling = false;
+  std::string_view chunk;
+  int r = vm_.streamChunk(x->task, &chunk);
+  if (r <= 0) {
+    endStream(x, r == 0, from_host);
+    return;
+  }
+  if (!chunk.empty()) {
+    if (x->close_delimited) {
+      c->out.append(chunk);
+    } else {
+      http::appendChunk(c->out, chunk);
+    }
+    stream_turn_bytes_ += chunk.size();
+  }
+  // Nothing to send, or a fast producer that filled this turn's share: the
+  // next pull comes on the next loop turn, so other connections are served.
+  if (chunk.empty() || stream_turn_bytes_ >= core::kSendfileSliceBytes) {
+    stream_turn_bytes_ = 0;
+    if (net::Loop* loop = vm_.loop()) {
+      x->pull_armed = true;
+      loop->arm(&x->deadline, loop->now());
+    }
+  }
+  if (from_host && host_) host_->exchangeFinished(c);
+}
+
+void Processor::endStream(Exchange* x, bool complete_body, bool from_host) {
+  Connection* c = x->conn;
+  if (vm_.loop()) vm_.loop()->disarm(&x->deadline);
+  if (complete_body) {
+    if (!x->close_delimited) c->out.append("0\r\n\r\n");
+  } else {  // the response cannot be finished: close without the last chunk
+    c->state = ConnState::kClosing;
+    c->linger = false;
+  }
+  vm_.release(x->task);
+  x->task = nullptr;
+  x->streaming = false;
+  c->exchange = nullptr;
+  int status = x->stream_status;
+  complete(x, status);
+  if (c->state == ConnState::kOpen) process(c);
+  if (from_host && host_) host_->exchangeFinished(c);
 }
 
 // The handler waits: copy its request out of the connection's buffers (see

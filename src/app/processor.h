@@ -66,6 +66,9 @@ class Processor {
   // Exchange callbacks.
   void finish(Exchange* x);
   void timedOut(Exchange* x);
+  // The connection's output has drained: a stream's producer is called for
+  // more (called by the host's flush loop, which writes what it queues).
+  void onWritable(Connection* c);
 
  private:
   // Returns false when the request's handler waits.
@@ -95,6 +98,7 @@ class Processor {
   void releaseExchange(Exchange* x) {
     x->conn = nullptr;
     x->task = nullptr;
+    x->streaming = x->pulling = x->pull_armed = false;
     free_exchanges_.push_back(x);
   }
   // The response is queued: log it, and the exchange goes back to the pool.
@@ -113,6 +117,11 @@ class Processor {
   // x: the request's exchange (nullptr for transport rejections).
   void send(Connection* c, bool head_request, http::ConnectionHeader conn, Exchange* x);
   void endWait(Exchange* x, int status);
+  void startStream(Connection* c, Exchange* x, const http::Request& req);
+  void pullStream(Exchange* x, bool from_host);
+  void onPulled(Exchange* x, bool from_host);
+  void endStream(Exchange* x, bool complete_body, bool from_host);
+  size_t stream_turn_bytes_ = 0;  // produced in this flush turn
 
   http::RequestStorage request_;  // the request being dispatched (views into its connection)
   router::Match match_;           // its route

@@ -270,6 +270,11 @@ void Worker::flush(Connection* c) {
     c->out.clear();
     c->out_sent = 0;
     reclaim(c->out);
+    if (c->exchange) {  // a stream wants more output, or a handler waits
+      processor_.onWritable(c);
+      if (c->pending() > 0) continue;
+      if (c->exchange) break;
+    }
     if (c->state == ConnState::kClosing) {
       if (c->linger && !c->peer_eof) {
         ::shutdown(c->fd, SHUT_WR);

@@ -129,12 +129,36 @@ void finishHead(core::Buffer& out, int status, size_t content_length, Connection
   out.append("\r\n");
 }
 
+void appendChunk(core::Buffer& out, std::string_view data) {
+  char hex[20];
+  size_t n = 0;
+  for (size_t v = data.size(); v > 0; v >>= 4) hex[n++] = "0123456789abcdef"[v & 15];
+  char* p = out.prepare(n + data.size() + 4);
+  for (size_t i = 0; i < n; ++i) p[i] = hex[n - 1 - i];
+  p[n] = '\r';
+  p[n + 1] = '\n';
+  std::memcpy(p + n + 2, data.data(), data.size());
+  p[n + 2 + data.size()] = '\r';
+  p[n + 3 + data.size()] = '\n';
+  out.commit(n + data.size() + 4);
+}
+
 void serialize(const Response& r, const SerializeOptions& opts, core::Buffer& out) {
   writeStatusLine(out, r.status);
   for (const HeaderField& h : r.headers) writeHeader(out, h.name, h.value);
   if (!r.raw_fields.empty()) out.append(r.raw_fields);
   bool no_body = statusHasNoBody(r.status);
   if (!r.content_type.empty() && !no_body) writeHeader(out, "Content-Type", r.content_type);
+  if (r.body_kind == BodyKind::kProducer) {  // a stream (server-features.md §11)
+    if (!opts.close_delimited && !no_body) out.append("Transfer-Encoding: chunked\r\n");
+    if (opts.connection == ConnectionHeader::kClose) {
+      out.append("Connection: close\r\n");
+    } else if (opts.connection == ConnectionHeader::kKeepAlive) {
+      out.append("Connection: keep-alive\r\n");
+    }
+    out.append("\r\n");
+    return;
+  }
   size_t length = r.body_kind == BodyKind::kFile ? r.file.length : r.body.size();
   finishHead(out, r.status, length, opts.connection);
   if (!opts.head_request && !no_body && r.body_kind == BodyKind::kBytes) out.append(r.body);

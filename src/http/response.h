@@ -74,10 +74,16 @@ struct Response {
 struct SerializeOptions {
   bool head_request = false;  // the head only (Content-Length still that of the body)
   ConnectionHeader connection = ConnectionHeader::kNone;
+  // A producer body without chunked framing (an HTTP/1.0 client: the end of
+  // the body is the end of the connection).
+  bool close_delimited = false;
 };
 
-// Appends the whole response (a bytes body; the head of a file body, whose
-// bytes the connection sends itself) to `out`.
+// Appends one chunk of a chunked body ("<hex>\r\n<data>\r\n"; data not empty).
+void appendChunk(core::Buffer& out, std::string_view data);
+
+// Appends the whole response (a bytes body; the head of a file or producer
+// body, whose bytes the connection sends itself) to `out`.
 void serialize(const Response& r, const SerializeOptions& opts, core::Buffer& out);
 
 // "HTTP/1.1 <status> <reason>\r\nDate: <date>\r\n"

@@ -139,6 +139,7 @@ void Vm::fillResponseObject(lua_State* L, int first, RequestInfo& info, http::Re
     body = toView(L, payload);
   }
   out.reset(code, {}, body);
+  if (kind == "p") out.body_kind = http::BodyKind::kProducer;  // Vm::startStream takes it
   bool app_ct = lua_type(L, headers) == LUA_TTABLE && addAppHeaders(L, headers, out);
   if (!app_ct && lua_type(L, ctype) == LUA_TSTRING) out.content_type = toView(L, ctype);
 }

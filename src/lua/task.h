@@ -57,6 +57,7 @@ struct Task {
   RequestInfo* info = nullptr;  // request tasks: what ctx reads
   TaskOwner* owner = nullptr;   // request tasks
   int store_ref = -2;           // ctx:set/get table (made on first set)
+  int producer_ref = -2;        // a stream's producer (server-features.md §11)
   const char* label = nullptr;  // background: names it in error logs
   Wait* waits = nullptr;
   DelayWait delay;

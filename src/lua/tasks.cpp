@@ -314,6 +314,51 @@ void Vm::endRun(Task* t) {
     luaL_unref(L_, LUA_REGISTRYINDEX, t->store_ref);
     t->store_ref = LUA_NOREF;
   }
+  if (t->producer_ref != LUA_NOREF) {
+    luaL_unref(L_, LUA_REGISTRYINDEX, t->producer_ref);
+    t->producer_ref = LUA_NOREF;
+  }
+}
+
+// dispatch returned true, status, content type, kind, payload (the
+// producer), headers.
+void Vm::startStream(Task* t) {
+  lua_State* co = t->co;
+  lua_pushvalue(co, 5);
+  t->producer_ref = luaL_ref(co, LUA_REGISTRYINDEX);
+  lua_settop(co, 0);
+  ++t->generation;  // the handler's ctx is no longer valid
+}
+
+RunStatus Vm::pull(Task* t) {
+  lua_State* co = t->co;
+  lua_settop(co, 0);
+  lua_rawgeti(co, LUA_REGISTRYINDEX, t->producer_ref);
+  return run(t, 0);
+}
+
+int Vm::streamChunk(Task* t, std::string_view* chunk) {
+  lua_State* co = t->co;
+  std::string problem;
+  if (t->failed) {
+    problem = "stream producer failed: " + errorMessage(co, -1);
+  } else if (lua_gettop(co) == 0 || lua_isnil(co, 1)) {
+    return 0;
+  } else if (lua_type(co, 1) == LUA_TSTRING) {
+    size_t len;
+    const char* s = lua_tolstring(co, 1, &len);
+    *chunk = {s, len};
+    return 1;
+  } else {
+    problem = fmt::format("stream producer returned a {}", lua_typename(co, lua_type(co, 1)));
+  }
+  if (core::logEnabled(core::LogLevel::kError)) {
+    RequestInfo& info = *t->info;
+    core::logLine(core::LogLevel::kError, fmt::format("[{}] {} {} - {}", requestId(info),
+                                                      info.request->method, info.request->path,
+                                                      problem));
+  }
+  return -1;
 }
 
 void Vm::abort(Task* t) {

@@ -155,7 +155,7 @@ class Vm {
   // request (no pool push/pop on the request path).
   void release(Task* t) {
     if (t->kind == TaskKind::kRequest && !t->co_dead && t->store_ref == -2 /* LUA_NOREF */ &&
-        !hot_) {
+        t->producer_ref == -2 && !hot_) {
       clearStack(t);
       endGeneration(t);
       hot_ = t;
@@ -163,6 +163,17 @@ class Vm {
     }
     releaseSlow(t);
   }
+  // Streams (server-features.md §11). After respond() filled a producer
+  // response: keeps the producer and ends the handler's run (its ctx is
+  // dead from here on); the task stays with its owner until release().
+  void startStream(Task* t);
+  // Calls the producer once in the task's coroutine (it may wait: kSuspended,
+  // then the owner is told when it returned).
+  RunStatus pull(Task* t);
+  // What the producer returned: 1 with *chunk (views valid until the next
+  // pull; "" = nothing to send), 0 at the end (nil), -1 when it failed or
+  // returned something else (logged at ERROR).
+  int streamChunk(Task* t, std::string_view* chunk);
   // Cancels what the task waits on and drops its coroutine, never to be
   // resumed; releases the task.
   void abort(Task* t);

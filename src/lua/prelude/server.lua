@@ -217,6 +217,112 @@ local function raw_response(status, s)
   return new_response(status, "application/octet-stream", "s", s)
 end
 
+-- Streams and server-sent events (server-features.md §11) -------------------
+-- A stream is a response object of kind "p" whose payload is the producer;
+-- C calls it in the request's coroutine each time the connection can take
+-- more. An SSE producer is wrapped so that what C gets is always the text to
+-- send (or nil at the end).
+
+local function is_callable(v)
+  if type(v) == "function" then return true end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and rawget(mt, "__call") ~= nil
+end
+
+local function stream_response(status, ctype, headers, producer, who)
+  check_status(status)
+  if type(ctype) ~= "string" then error(who .. ": content type must be a string", 3) end
+  if headers ~= nil and type(headers) ~= "table" then error(who .. ": headers must be a table", 3) end
+  if not is_callable(producer) then error(who .. ": producer must be a function", 3) end
+  local resp = new_response(status, ctype, "p", producer)
+  for name, value in pairs(headers or {}) do set_header(resp, name, value) end
+  return resp
+end
+
+-- "data: <line>\n" per line of s, split on CRLF, CR or LF.
+local function data_lines(s)
+  s = s:gsub("\r\n", "\n"):gsub("\r", "\n")
+  return "data: " .. s:gsub("\n", "\ndata: ") .. "\n"
+end
+
+local json_encode = native.json_encode
+
+local function sse_producer(producer, retry)
+  local auto = 0
+  local pre = (type(retry) == "number" and retry > 0) and ("retry: " .. floor(retry) .. "\n\n") or nil
+  local done = false
+  return function()
+    if done then return nil end
+    local v = producer()
+    local out = pre or ""
+    pre = nil
+    if v == nil then
+      if out == "" then return nil end
+      done = true  -- the retry block first, the end next time
+      return out
+    end
+    local t = type(v)
+    if t == "string" then
+      auto = auto + 1
+      return out .. "id: " .. auto .. "\n" .. data_lines(v) .. "\n"
+    elseif t == "table" then
+      if v.comment ~= nil then out = out .. ": " .. tostring(v.comment) .. "\n\n" end
+      if v.retry ~= nil then out = out .. "retry: " .. tostring(v.retry) .. "\n\n" end
+      if v.data ~= nil or v.event ~= nil or v.id ~= nil then
+        local id = v.id
+        if id == nil then
+          auto = auto + 1
+          id = auto
+        end
+        out = out .. "id: " .. tostring(id) .. "\n"
+        if v.event ~= nil then out = out .. "event: " .. tostring(v.event) .. "\n" end
+        local d = v.data
+        if type(d) == "table" then
+          local text, reason = json_encode(d)
+          if not text then error("SSE data cannot be encoded: " .. tostring(reason), 0) end
+          d = text
+        elseif d == nil then
+          d = ""
+        else
+          d = tostring(d)
+        end
+        out = out .. data_lines(d) .. "\n"
+      end
+      return out
+    end
+    error("SSE producer returned a " .. t, 0)
+  end
+end
+
+local function sse_response(status, headers, producer, retry)
+  check_status(status)
+  if headers ~= nil and type(headers) ~= "table" then error("api.sse: headers must be a table", 3) end
+  if not is_callable(producer) then error("api.sse: producer must be a function", 3) end
+  local resp = new_response(status, "text/event-stream", "p", sse_producer(producer, retry))
+  local has_cache = false
+  for name, value in pairs(headers or {}) do
+    set_header(resp, name, value)
+    if type(name) == "string" and name:lower() == "cache-control" then has_cache = true end
+  end
+  if not has_cache then set_header(resp, "Cache-Control", "no-cache") end
+  set_header(resp, "X-Accel-Buffering", "no")
+  return resp
+end
+
+-- Builders with more than two arguments: a leading root node or the builder
+-- itself is skipped (dot and colon calls).
+local function wide_builder(call, sub)
+  local b = {}
+  local function shift(x, ...)
+    if x == b or ROOTS[x] then return ... end
+    return x, ...
+  end
+  for name, fn in pairs(sub or {}) do
+    b[name] = function(...) return fn(shift(...)) end
+  end
+  return setmetatable(b, { __call = function(_, ...) return call(shift(...)) end })
+end
+
 local BUILDERS = {
   json = make_builder(function(v) return json_response(200, v) end,
                       { status = function(code, v) return json_response(check_status(code), v) end }),
@@ -232,6 +338,18 @@ local BUILDERS = {
   no_content = make_builder(function() return new_response(204, false, false, nil) end),
   raw = make_builder(function(s) return raw_response(200, s) end,
                      { status = function(code, s) return raw_response(check_status(code), s) end }),
+  stream = wide_builder(function(status, ctype, producer)
+    return stream_response(status, ctype, nil, producer, "api.stream")
+  end),
+  stream_with_headers = wide_builder(function(status, ctype, headers, producer)
+    return stream_response(status, ctype, headers, producer, "api.stream_with_headers")
+  end),
+  sse = wide_builder(function(producer, retry) return sse_response(200, nil, producer, retry) end, {
+    status = function(code, producer, retry) return sse_response(code, nil, producer, retry) end,
+    with_headers = function(code, headers, producer, retry)
+      return sse_response(code, headers, producer, retry)
+    end,
+  }),
 }
 M.BUILDERS = BUILDERS
 
