@@ -8,6 +8,7 @@ PACKAGES=(
   libluajit2-5.1-dev   # OpenResty's LuaJIT, the one nginx's Lua module uses
   libsimdjson-dev libfmt-dev
   zlib1g-dev libbrotli-dev   # response compression (server-features.md §9)
+  libssl-dev                 # libcrypto: SHA-256 of idempotency fingerprints (§12)
   libgtest-dev libbenchmark-dev
   python3 curl
 )

@@ -23,6 +23,7 @@ inline constexpr int64_t kDefaultBodySizeLimit = 1024 * 1024;  // server-feature
 inline constexpr size_t kMaxPendingOutputBytes = 1024 * 1024;  // stop reading beyond
 inline constexpr size_t kStaticCompressMaxBytes = 1024 * 1024;  // server-features.md §10
 inline constexpr size_t kSendfileSliceBytes = 1024 * 1024;     // per connection per loop turn
+inline constexpr size_t kIdempotencyMaxRecords = 100'000;  // LRU beyond (server-features.md §12)
 inline constexpr size_t kDefaultRateLimitMaxBuckets = 100'000;  // LRU beyond (server-features.md §15a)
 
 inline constexpr int kHeadTimeoutMs = 10'000;         // 408

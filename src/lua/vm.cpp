@@ -28,6 +28,7 @@ extern const std::string_view k_env;
 namespace rover::lua {
 
 void addTaskNatives(lua_State* L, int natives, Vm* vm);  // lua/tasks.cpp
+void addIdempotencyNatives(lua_State* L, int natives);   // lua/idempotency.cpp
 
 namespace {
 
@@ -143,6 +144,7 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   lua_pushcfunction(L, native<environmentWithPrefix>);
   lua_setfield(L, natives, "environment_with_prefix");
   addTaskNatives(L, natives, this);
+  addIdempotencyNatives(L, natives);
 
   runPrelude(L, prelude::k_guard, "=rover.guard", 0);
   int guard = lua_gettop(L);

@@ -323,6 +323,100 @@ local function wide_builder(call, sub)
   return setmetatable(b, { __call = function(_, ...) return call(shift(...)) end })
 end
 
+-- Idempotency keys (server-features.md §12) ---------------------------------
+-- api.idempotent returns a wrapper function; the route walk binds it to its
+-- route pattern (the fingerprint is method, pattern and the body's SHA-256).
+-- Records live in the process-wide store (core/idempotency_store).
+
+local IDEMPOTENT = setmetatable({}, { __mode = "k" })  -- wrapper -> its config
+M.IDEMPOTENT = IDEMPOTENT
+local RUNNING_TTL_MS = 30000  -- a first request that never finished frees its key
+
+local function idempotent(cfg, handler)
+  if handler == nil then cfg, handler = nil, cfg end
+  if cfg ~= nil and type(cfg) ~= "table" then error("api.idempotent: config must be a table", 3) end
+  if not is_callable(handler) then error("api.idempotent: handler must be a function", 3) end
+  local header = cfg and cfg.header or "Idempotency-Key"
+  local ttl = cfg and cfg.ttl_ms or 300000
+  if type(header) ~= "string" or header == "" then error("api.idempotent: header must be a string", 3) end
+  if type(ttl) ~= "number" or not (ttl > 0) then error("api.idempotent: ttl_ms must be a number > 0", 3) end
+  local rec = { header = header:lower(), ttl = ttl, handler = handler }
+  local function wrapper(ctx) return M.run_idempotent(rec, "", ctx) end
+  IDEMPOTENT[wrapper] = rec
+  return wrapper
+end
+
+-- What can be stored of a handler's result: a response object with a body
+-- of bytes (JSON encoded now), or nil for what is not stored (streams,
+-- status >= 500, templates).
+local function storable(v)
+  if getmetatable(v) ~= RESP then
+    local t = type(v)
+    if t == "nil" then return new_response(204, false, false, nil) end
+    if t == "string" or t == "number" then return text_response(200, v) end
+    if t == "boolean" then return text_response(200, v and "true" or "false") end
+    if t ~= "table" or getmetatable(v) ~= nil then return nil end
+    v = new_response(200, "application/json", "j", v)
+  end
+  local kind = v[3]
+  if kind == "p" or v[1] >= 500 then return nil end
+  local body = ""
+  if kind == "s" then
+    body = v[4]
+  elseif kind == "j" then
+    body = json_encode(v[4])
+    if not body then return nil end
+  end
+  local out = new_response(v[1], v[2], kind and "s" or false, body)
+  out[5] = v[5]
+  return out
+end
+
+local function stored_headers(resp)
+  local list = {}
+  if resp[2] then list[1] = { "Content-Type", resp[2] } end
+  for _, h in ipairs(resp[5] or {}) do
+    if type(h[2]) == "table" then
+      for _, x in ipairs(h[2]) do list[#list + 1] = { h[1], x } end
+    else
+      list[#list + 1] = { h[1], h[2] }
+    end
+  end
+  return list
+end
+
+function M.run_idempotent(rec, pattern, ctx)
+  local key = ctx:headers()[rec.header]
+  if key == nil or key == "" then return rec.handler(ctx) end
+  if #key > 255 then return error_response(400, "Invalid idempotency key") end
+  local fingerprint = ctx.method .. " " .. pattern .. " " .. native.sha256_hex(native.body_text(ctx))
+  local state, status, headers, body = native.idem_begin(key, fingerprint,
+                                                         math.min(rec.ttl, RUNNING_TTL_MS))
+  if state == "replay" then
+    local resp = new_response(status, false, body ~= "" and "s" or false, body)
+    local list = {}
+    for i, h in ipairs(headers) do list[i] = { h[1], h[2] } end
+    resp[5] = list
+    return resp
+  elseif state == "conflict" then
+    return error_response(409, "Idempotency key already used with different payload")
+  elseif state == "busy" then
+    return error_response(409, "Idempotency key is already being processed")
+  end
+  local ok, v = pcall(rec.handler, ctx)
+  if not ok then
+    native.idem_abandon(key)
+    error(v, 0)
+  end
+  local resp = storable(v)
+  if not resp then
+    native.idem_abandon(key)
+    return v
+  end
+  native.idem_complete(key, rec.ttl, resp[1], stored_headers(resp), resp[4] or "")
+  return resp
+end
+
 local BUILDERS = {
   json = make_builder(function(v) return json_response(200, v) end,
                       { status = function(code, v) return json_response(check_status(code), v) end }),
@@ -344,6 +438,7 @@ local BUILDERS = {
   stream_with_headers = wide_builder(function(status, ctype, headers, producer)
     return stream_response(status, ctype, headers, producer, "api.stream_with_headers")
   end),
+  idempotent = wide_builder(idempotent),
   sse = wide_builder(function(producer, retry) return sse_response(200, nil, producer, retry) end, {
     status = function(code, producer, retry) return sse_response(code, nil, producer, retry) end,
     with_headers = function(code, headers, producer, retry)
@@ -510,7 +605,16 @@ function M.collect_routes(root)
   walk(root, "", {}, out, true, {}, {})
   local on_error = rawget(root, "on_error")
   if on_error ~= nil and not callable(on_error) then error("api.on_error must be a function", 0) end
-  for _, r in ipairs(out) do r[6] = M.pipeline(r[3], r[4], r[5], on_error) end
+  for _, r in ipairs(out) do
+    local handler = r[3]
+    local idem = IDEMPOTENT[handler]
+    if idem then  -- bound to its route pattern; the docs see the wrapped function
+      local pattern = r[2]
+      handler = function(ctx) return M.run_idempotent(idem, pattern, ctx) end
+      r[3] = idem.handler
+    end
+    r[6] = M.pipeline(handler, r[4], r[5], on_error)
+  end
   return out
 end
 
