@@ -89,5 +89,20 @@ class IdempotencyTest(RoverTestCase):
         self.assertEqual(a.header_all("Content-Type"), b.header_all("Content-Type"))
 
 
+class IdempotencyConfigTest(unittest.TestCase):
+    def test_sqlite_backend_needs_a_path(self):
+        from harness import run_rover
+        import tempfile, os
+        with tempfile.TemporaryDirectory() as d:
+            app = os.path.join(d, "app.lua")
+            with open(app, "w") as f:
+                f.write('local api = rover.server { idempotency = { backend = "sqlite" } }\n'
+                        "return api\n")
+            r = run_rover([app])
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(r.stderr.decode().splitlines()[0],
+                             "❌ Error: idempotency.sqlite_path is required for backend 'sqlite'")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -222,6 +222,9 @@ local function later_phase(m)
     if idem.backend ~= nil and idem.backend ~= "memory" and idem.backend ~= "sqlite" then
       error("idempotency.backend must be 'memory' or 'sqlite'", 0)
     end
+    if idem.backend == "sqlite" and idem.sqlite_path == nil then
+      error("idempotency.sqlite_path is required for backend 'sqlite'", 0)
+    end
   end
   local perm = m.permissions
   if perm then
