@@ -77,6 +77,36 @@ class ExamplesTest(unittest.TestCase):
         finally:
             server.stop()
 
+    def test_frontend_example(self):
+        """examples/frontend: the page from a static mount, SSE, an upload."""
+        server = RoverServer("app.lua", cwd=EXAMPLES_DIR / "frontend")
+        try:
+            server.start()
+            r = server.get("/")
+            self.assertEqual((r.status, r.header_all("Location")), (302, ["/index.html"]))
+            r = server.get("/index.html")
+            self.assertEqual(r.status, 200)
+            self.assertIn(b'src="/app.js"', r.body)
+            self.assertEqual(r.header_all("Content-Type"), ["text/html; charset=utf-8"])
+            boundary = "exampleBoundary"
+            body = ("--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n"
+                    "Content-Type: text/plain\r\n\r\nhello\r\n--%s--\r\n" % (boundary, boundary))
+            r = server.request("POST", "/upload", body=body.encode(), headers={
+                "Content-Type": "multipart/form-data; boundary=" + boundary})
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(r.json(), {"name": "a.txt", "size": 5, "type": "text/plain", "note": ""})
+            with server.connect() as c:
+                c.send(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+                head = b""
+                while b'"uploads":1' not in head:
+                    chunk = c.sock.recv(4096)
+                    self.assertTrue(chunk, head)
+                    head += chunk
+                self.assertIn(b"text/event-stream", head)
+                self.assertIn(b"retry: 3000", head)
+        finally:
+            server.stop()
+
 
 if __name__ == "__main__":
     unittest.main()
