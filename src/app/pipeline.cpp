@@ -113,7 +113,16 @@ constexpr std::string_view kSecurityBlock =
 // The builders' content types (exactly as they write them), compressible in
 // the default set: one compare instead of parsing the media type.
 bool isServerCompressibleType(std::string_view type) {
-  return type == http::kJson || type == http::kTextPlain || type == http::kTextHtml;
+  switch (type.size()) {
+    case http::kJson.size():
+      return std::memcmp(type.data(), http::kJson.data(), http::kJson.size()) == 0;
+    case http::kTextPlain.size():
+      return std::memcmp(type.data(), http::kTextPlain.data(), http::kTextPlain.size()) == 0;
+    case http::kTextHtml.size():
+      return std::memcmp(type.data(), http::kTextHtml.data(), http::kTextHtml.size()) == 0;
+    default:
+      return false;
+  }
 }
 
 }  // namespace

@@ -129,6 +129,24 @@ void finishHead(core::Buffer& out, int status, size_t content_length, Connection
   out.append("\r\n");
 }
 
+namespace {
+
+// The end of a stream's head (server-features.md §11): chunked framing
+// unless close-delimited, no Content-Length. Out of line: the common
+// response never takes it.
+[[gnu::noinline, gnu::cold]] void finishStreamHead(core::Buffer& out, bool no_body,
+                                                   const SerializeOptions& opts) {
+  if (!opts.close_delimited && !no_body) out.append("Transfer-Encoding: chunked\r\n");
+  if (opts.connection == ConnectionHeader::kClose) {
+    out.append("Connection: close\r\n");
+  } else if (opts.connection == ConnectionHeader::kKeepAlive) {
+    out.append("Connection: keep-alive\r\n");
+  }
+  out.append("\r\n");
+}
+
+}  // namespace
+
 void appendChunk(core::Buffer& out, std::string_view data) {
   char hex[20];
   size_t n = 0;
@@ -149,14 +167,8 @@ void serialize(const Response& r, const SerializeOptions& opts, core::Buffer& ou
   if (!r.raw_fields.empty()) out.append(r.raw_fields);
   bool no_body = statusHasNoBody(r.status);
   if (!r.content_type.empty() && !no_body) writeHeader(out, "Content-Type", r.content_type);
-  if (r.body_kind == BodyKind::kProducer) {  // a stream (server-features.md §11)
-    if (!opts.close_delimited && !no_body) out.append("Transfer-Encoding: chunked\r\n");
-    if (opts.connection == ConnectionHeader::kClose) {
-      out.append("Connection: close\r\n");
-    } else if (opts.connection == ConnectionHeader::kKeepAlive) {
-      out.append("Connection: keep-alive\r\n");
-    }
-    out.append("\r\n");
+  if (r.body_kind == BodyKind::kProducer) {
+    finishStreamHead(out, no_body, opts);
     return;
   }
   size_t length = r.body_kind == BodyKind::kFile ? r.file.length : r.body.size();
