@@ -216,12 +216,6 @@ int runServer(const CliOptions& cli) {
   }
   core::logLine(core::LogLevel::kInfo,
                 fmt::format("🚀 Rover server running at http://{}:{}", cfg.host, port));
-  {
-    std::unique_ptr<StaticMounts> mounts =
-        StaticMounts::create(workers[0]->vm().staticMounts(), pipeline->staticCompression(), &error);
-    if (!mounts) return fail("❌ Error: " + error);
-    if (!mounts->empty()) pipeline->setStaticMounts(std::move(mounts));
-  }
   if (pipeline->docsEnabled()) {
     core::logLine(core::LogLevel::kInfo,
                   fmt::format("📚 API docs available at http://{}:{}{}/docs", cfg.host, port,

@@ -318,6 +318,10 @@ void Processor::startStream(Connection* c, Exchange* x, const http::Request& req
     c->exchange = x;
     detach(c, x);
   }
+  if (x->t0_ns) {  // streams are logged when their head is sent (lua-api.md §12)
+    logRequest(x, x->stream_status);
+    x->t0_ns = 0;
+  }
 }
 
 void Processor::onWritable(Connection* c) {
@@ -378,6 +382,8 @@ void Processor::endStream(Exchange* x, bool complete_body, bool from_host) {
   c->exchange = nullptr;
   int status = x->stream_status;
   complete(x, status);
+  // A stream that ends during the drain ends its connection (§15: no work left).
+  if (c->state == ConnState::kOpen && isDraining()) c->state = ConnState::kClosing;
   if (c->state == ConnState::kOpen) process(c);
   if (from_host && host_) host_->exchangeFinished(c);
 }
