@@ -22,8 +22,11 @@ struct Parsed {
   Parsed(const Parsed&) = delete;
   Parsed& operator=(const Parsed&) = delete;
 
-  FormError run(std::string_view body, std::string_view boundary = kB,
+  // The body is kept (callers may pass a temporary): the parts are views into it.
+  FormError run(std::string_view given, std::string_view boundary = kB,
                 const MultipartLimits& limits = {}) {
+    owned.assign(given.data(), given.size());
+    std::string_view body = owned;
     error = parseMultipart(body, boundary, limits, &parts, &scratch);
     for (const FormPart& p : parts) {
       EXPECT_TRUE(inside(p.data, body)) << "data must be a view into the body";
@@ -44,6 +47,7 @@ struct Parsed {
   FormError error = FormError::kNone;
   std::vector<FormPart> parts;
   std::string scratch;
+  std::string owned;  // the body parsed last
 };
 
 // A body of parts, each given as its header lines (without CRLFs) and data.
@@ -187,7 +191,7 @@ TEST(Multipart, BrowserBody) {
   EXPECT_EQ(p.parts[3].content_type, "image/png");
   EXPECT_EQ(p.parts[3].data, binary);
   // Never copied: the data is the body's own bytes.
-  EXPECT_EQ(p.parts[3].data.data(), body.data() + body.find("\x89PNG"));
+  EXPECT_EQ(p.parts[3].data.data(), p.owned.data() + p.owned.find("\x89PNG"));
   EXPECT_TRUE(p.scratch.empty());
 }
 
@@ -322,7 +326,7 @@ TEST(Multipart, EmptyBodiesAndEmptyFilename) {
   ASSERT_EQ(p.run(body), FormError::kNone);
   ASSERT_EQ(p.parts.size(), 3u);
   EXPECT_EQ(p.parts[0].data, "");
-  EXPECT_TRUE(Parsed::inside(p.parts[0].data, body));
+  EXPECT_TRUE(Parsed::inside(p.parts[0].data, p.owned));
   EXPECT_TRUE(p.parts[1].has_filename);  // browsers send filename="" for an empty file input
   EXPECT_EQ(p.parts[1].filename, "");
   EXPECT_EQ(p.parts[1].data, "");
