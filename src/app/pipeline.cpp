@@ -1,4 +1,5 @@
 #include "app/pipeline.h"
+#include "http/text.h"
 
 #include <fmt/format.h>
 
@@ -14,11 +15,7 @@ namespace {
 
 using http::equalsIgnoreCase;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using http::trimOws;
 
 // Compares without an early exit, so the time taken does not tell how much
 // of a guessed token was right (only its length).
@@ -35,7 +32,7 @@ bool equalConstantTime(std::string_view a, std::string_view b) {
 bool listsToken(std::string_view value, std::string_view token) {
   while (!value.empty()) {
     size_t comma = value.find(',');
-    std::string_view item = trim(value.substr(0, comma));
+    std::string_view item = trimOws(value.substr(0, comma));
     if (equalsIgnoreCase(item, token)) return true;
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
@@ -263,7 +260,7 @@ void securityFilter(const FilterInput& in, http::Response& r) {
         if (!equalsIgnoreCase(h.name, kRules[k].lower)) continue;
         present[k] = true;
         if (in.pipeline.allow_insecure_overrides_) break;
-        std::string_view v = trim(h.value);
+        std::string_view v = trimOws(h.value);
         bool keep = false;
         for (std::string_view ok : kRules[k].keep) {
           if (!ok.empty() && equalsIgnoreCase(v, ok)) keep = true;
@@ -411,13 +408,13 @@ bool Pipeline::authorized(const http::Request& req) const {
   for (size_t i = 0; i < req.header_count; ++i) {
     const http::Header& h = req.headers[i];
     if (equalsIgnoreCase(h.name, "authorization")) {
-      std::string_view v = trim(h.value);
+      std::string_view v = trimOws(h.value);
       if (v.size() > 7 && equalsIgnoreCase(v.substr(0, 7), "bearer ") &&
-          equalConstantTime(trim(v.substr(7)), token_)) {
+          equalConstantTime(trimOws(v.substr(7)), token_)) {
         return true;
       }
     } else if (equalsIgnoreCase(h.name, "x-rover-management-token")) {
-      if (equalConstantTime(trim(h.value), token_)) return true;
+      if (equalConstantTime(trimOws(h.value), token_)) return true;
     }
   }
   return false;

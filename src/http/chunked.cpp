@@ -1,4 +1,5 @@
 #include "http/chunked.h"
+#include "http/text.h"
 
 #include <algorithm>
 
@@ -8,29 +9,6 @@
 namespace rover::http {
 namespace {
 
-bool isTokenChar(char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 }  // namespace
 

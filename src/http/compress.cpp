@@ -1,5 +1,6 @@
 // Response compression codecs and Accept-Encoding negotiation (server-features.md §9).
 #include "http/compress.h"
+#include "http/text.h"
 
 #include <brotli/encode.h>
 #include <zlib.h>
@@ -10,15 +11,8 @@
 namespace rover::http {
 namespace {
 
-constexpr bool isOws(char c) { return c == ' ' || c == '\t'; }
-
 constexpr char lower(char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
 
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && isOws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isOws(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

@@ -2,9 +2,10 @@
 // one pass: "the first untrusted address from the right" is the last untrusted
 // one seen, so no list of addresses is kept.
 #include "http/forwarded.h"
+#include "http/request.h"
+#include "http/text.h"
 
 #include <cstddef>
-#include <cstring>
 
 namespace rover::http {
 namespace {
@@ -13,30 +14,10 @@ namespace {
 // fits; anything longer is no address and no scheme.
 constexpr size_t kMaxValueBytes = 128;
 
-bool isOws(char c) { return c == ' ' || c == '\t'; }
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
-// RFC 9110 §5.6.2 tchar.
-bool isTchar(char c) {
-  return isDigit(c) || isAlpha(c) || (c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c));
-}
 
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && isOws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isOws(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool equalsIgnoreCase(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
 
 // 1 for https, 0 for http, -1 for anything else.
 int schemeOf(std::string_view s) {
@@ -126,7 +107,7 @@ bool readPair(std::string_view line, size_t* pos, std::string_view* name, std::s
   size_t i = *pos;
   const size_t n = line.size();
   size_t start = i;
-  while (i < n && isTchar(line[i])) ++i;
+  while (i < n && isTokenChar(line[i])) ++i;
   if (i == start || i == n || line[i] != '=') return false;
   *name = line.substr(start, i - start);
   ++i;

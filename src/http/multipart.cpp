@@ -5,6 +5,8 @@
 // few names and filenames that need decoding are noted during the pass and
 // decoded into the caller's scratch string after it, reserved once.
 #include "http/multipart.h"
+#include "http/request.h"
+#include "http/text.h"
 
 #include <string.h>
 
@@ -14,31 +16,7 @@ namespace rover::http {
 namespace {
 
 constexpr size_t kMaxBoundaryBytes = 70;  // RFC 2046 §5.1.1
-constexpr std::string_view kOws = " \t";
 
-bool isTokenChar(char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 // RFC 2046 bcharsnospace (space is allowed, except last).
 bool isBoundaryChar(char c) {
@@ -54,27 +32,9 @@ bool validBoundary(std::string_view b) {
   return true;
 }
 
-char asciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 
 // a == b ignoring ASCII case; b is lower-case.
-bool equalsLower(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (asciiLower(a[i]) != b[i]) return false;
-  }
-  return true;
-}
 
-std::string_view trimOws(std::string_view s) {
-  size_t first = s.find_first_not_of(kOws);
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(kOws) - first + 1);
-}
-
-// Media type of a Content-Type value: before ';', trimmed.
-std::string_view mediaType(std::string_view content_type) {
-  return trimOws(content_type.substr(0, content_type.find(';')));
-}
 
 size_t skipOws(std::string_view s, size_t pos) {
   while (pos < s.size() && (s[pos] == ' ' || s[pos] == '\t')) ++pos;
@@ -153,9 +113,9 @@ bool parseExtValue(std::string_view v, Pending::Kind* kind, std::string_view* ch
   size_t q2 = v.find('\'', q1 + 1);
   if (q2 == std::string_view::npos) return false;
   std::string_view charset = v.substr(0, q1);
-  if (equalsLower(charset, "utf-8")) {
+  if (equalsIgnoreCase(charset, "utf-8")) {
     *kind = Pending::Kind::kUtf8;
-  } else if (equalsLower(charset, "iso-8859-1")) {
+  } else if (equalsIgnoreCase(charset, "iso-8859-1")) {
     *kind = Pending::Kind::kLatin1;
   } else {
     return false;
@@ -271,10 +231,10 @@ FormError Parser::parseHeaders(size_t* pos, FormPart* part) {
       return FormError::kMalformed;  // also obs-fold (a line starting with SP/HT)
     }
     std::string_view value = trimOws(line.substr(colon + 1));
-    if (equalsLower(name, "content-disposition")) {
+    if (equalsIgnoreCase(name, "content-disposition")) {
       if (seen_disposition || !parseDisposition(value, part)) return FormError::kMalformed;
       seen_disposition = true;
-    } else if (equalsLower(name, "content-type")) {
+    } else if (equalsIgnoreCase(name, "content-type")) {
       if (seen_type) return FormError::kMalformed;
       seen_type = true;
       part->content_type = value;
@@ -286,7 +246,7 @@ FormError Parser::parseHeaders(size_t* pos, FormPart* part) {
 // `form-data; name="x"; filename="y"; filename*=UTF-8''z` (RFC 7578 §4.2).
 bool Parser::parseDisposition(std::string_view value, FormPart* part) {
   size_t end = skipToken(value, 0);
-  if (!equalsLower(value.substr(0, end), "form-data")) return false;
+  if (!equalsIgnoreCase(value.substr(0, end), "form-data")) return false;
   Param name, filename, filename_ext;
   bool has_name = false, has_filename = false, has_ext = false;
   bool ok = forEachParam(value.substr(end), [&](const Param& p) {
@@ -296,9 +256,9 @@ bool Parser::parseDisposition(std::string_view value, FormPart* part) {
       *seen = true;
       return true;
     };
-    if (equalsLower(p.name, "name")) return take(&name, &has_name);
-    if (equalsLower(p.name, "filename")) return take(&filename, &has_filename);
-    if (equalsLower(p.name, "filename*")) return take(&filename_ext, &has_ext);
+    if (equalsIgnoreCase(p.name, "name")) return take(&name, &has_name);
+    if (equalsIgnoreCase(p.name, "filename")) return take(&filename, &has_filename);
+    if (equalsIgnoreCase(p.name, "filename*")) return take(&filename_ext, &has_ext);
     return true;
   });
   if (!ok || !has_name || name.value.empty()) return false;
@@ -323,7 +283,7 @@ bool Parser::parseDisposition(std::string_view value, FormPart* part) {
 }  // namespace
 
 FormError multipartBoundary(std::string_view content_type, std::string_view* boundary) {
-  if (!equalsLower(mediaType(content_type), "multipart/form-data")) {
+  if (!equalsIgnoreCase(mediaType(content_type), "multipart/form-data")) {
     return FormError::kNotMultipart;
   }
   size_t semi = content_type.find(';');
@@ -331,7 +291,7 @@ FormError multipartBoundary(std::string_view content_type, std::string_view* bou
   std::string_view found;
   bool seen = false;
   bool ok = forEachParam(content_type.substr(semi), [&](const Param& p) {
-    if (!equalsLower(p.name, "boundary")) return true;
+    if (!equalsIgnoreCase(p.name, "boundary")) return true;
     if (seen || p.escaped) return false;
     found = p.value;
     seen = true;
@@ -343,7 +303,7 @@ FormError multipartBoundary(std::string_view content_type, std::string_view* bou
 }
 
 bool isUrlencodedForm(std::string_view content_type) {
-  return equalsLower(mediaType(content_type), "application/x-www-form-urlencoded");
+  return equalsIgnoreCase(mediaType(content_type), "application/x-www-form-urlencoded");
 }
 
 FormError parseMultipart(std::string_view body, std::string_view boundary,

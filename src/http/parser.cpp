@@ -1,4 +1,5 @@
 #include "http/parser.h"
+#include "http/text.h"
 
 #include <cstring>
 
@@ -56,11 +57,6 @@ inline size_t skipValueWords(const char* base, size_t i, size_t end) {
 constexpr size_t kMaxRequestLineBytes = core::kMaxTargetBytes + 64;  // method + version
 constexpr uint64_t kMaxContentLength = (uint64_t{1} << 63) - 1;
 
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // Calls fn(element) for each comma-separated element, trimmed; empty ones skipped.
 template <typename Fn>

@@ -1,5 +1,7 @@
 // Static mounts, the pure half (see static_file.h; server-features.md §10).
 #include "http/static_file.h"
+#include "http/request.h"
+#include "http/text.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -172,11 +174,6 @@ struct DateCursor {
   }
 };
 
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // ---- entity tags -----------------------------------------------------------
 
@@ -263,15 +260,6 @@ char* appendDecimal(char* p, uint64_t v) {
   while ((v /= 10) != 0);
   while (n) *p++ = tmp[--n];
   return p;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-    if (c != lower[i]) return false;
-  }
-  return true;
 }
 
 // ---- files -----------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include "http/multipart.h"
 #include "http/query.h"
 #include "http/response.h"
+#include "http/text.h"
 #include "json/decode.h"
 #include "lua/native.h"
 
@@ -212,15 +213,6 @@ int bodyBytes(lua_State* L) {
   return 1;
 }
 
-// Media type of Content-Type: before ';', trimmed (compared case-insensitively).
-std::string_view mediaType(std::string_view ct) {
-  size_t semi = ct.find(';');
-  if (semi != std::string_view::npos) ct = ct.substr(0, semi);
-  while (!ct.empty() && (ct.front() == ' ' || ct.front() == '\t')) ct.remove_prefix(1);
-  while (!ct.empty() && (ct.back() == ' ' || ct.back() == '\t')) ct.remove_suffix(1);
-  return ct;
-}
-
 bool isJsonMediaType(std::string_view media) {
   return http::equalsIgnoreCase(media, "application/json") ||
          (media.size() >= 5 && http::equalsIgnoreCase(media.substr(media.size() - 5), "+json"));
@@ -242,7 +234,7 @@ int bodyJson(lua_State* L) {
   const http::Request& r = *info->request;
   std::string_view ct;
   if (hasContentType(r, &ct)) {
-    std::string_view media = mediaType(ct);
+    std::string_view media = http::mediaType(ct);
     if (!isJsonMediaType(media)) {
       lua_pushboolean(L, 0);
       lua_pushinteger(L, 415);
@@ -308,7 +300,7 @@ int bodyForm(lua_State* L) {
                           ? "Unsupported Media Type (415): expected multipart/form-data, got "
                           : "Unsupported Media Type (415): expected multipart/form-data or "
                             "application/x-www-form-urlencoded, got ";
-    for (char c : mediaType(ct)) msg.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c));
+    for (char c : http::mediaType(ct)) msg.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c));
     return fail(415, msg);
   }
   thread_local std::vector<http::FormPart> parts;
