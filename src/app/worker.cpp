@@ -239,7 +239,11 @@ void Worker::flush(Connection* c) {
     while (c->pending() > 0) {
       ssize_t n;
       if (c->outPending() > 0) {
-        n = ::send(c->fd, c->out.data() + c->out_sent, c->outPending(), MSG_NOSIGNAL);
+        // A head followed by a file goes out with MSG_MORE: the kernel holds
+        // it for the file's first bytes, so a small file leaves as one
+        // segment (nginx corks with two setsockopt calls for the same).
+        int flags = MSG_NOSIGNAL | (c->file_left > 0 ? MSG_MORE : 0);
+        n = ::send(c->fd, c->out.data() + c->out_sent, c->outPending(), flags);
         if (n > 0) c->out_sent += static_cast<size_t>(n);
       } else {
         // The file's bytes go from the page cache to the socket (no copy
