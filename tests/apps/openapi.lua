@@ -109,4 +109,18 @@ function api.multi.post(ctx)
   return ctx:body():expect(SECOND)
 end
 
+-- Not listed: a static mount (server-features.md §13).
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+api.files.static { dir = here }
+
+-- Listed like any route: a stream, and an idempotent route documented with
+-- the wrapped handler's schema.
+function api.feed.get(ctx)
+  return api.stream(200, "text/plain", function() return nil end)
+end
+
+api.orders.post = api.idempotent(function(ctx)
+  return ctx:body():expect { sku = g:string():required() }
+end)
+
 return api

@@ -121,6 +121,10 @@ EXPECTED_DOC = {
         "/multi": {
             "post": op("post", "/multi", "post_multi", body=obj({"first": S}, ["first"])),
         },
+        "/feed": {"get": op("get", "/feed", "get_feed")},
+        "/orders": {
+            "post": op("post", "/orders", "post_orders", body=obj({"sku": S}, ["sku"])),
+        },
     },
 }
 
@@ -201,6 +205,13 @@ class OpenApiDocumentTest(RoverTestCase):
     def test_document_exact(self):
         r = self.fetch_doc()
         self.assertEqual(r.json(), EXPECTED_DOC)
+
+    def test_static_mount_served_but_not_listed(self):
+        r = self.request("GET", "/files/openapi.lua")
+        self.assertStatus(r, 200)
+        self.assertIn(b"api.files.static", r.body)
+        paths = self.fetch_doc().json()["paths"]
+        self.assertFalse([p for p in paths if p.startswith("/files")], paths)
 
     def test_document_operation_ids_unique(self):
         ids = [o["operationId"] for p in self.fetch_doc().json()["paths"].values()
