@@ -17,6 +17,7 @@
 
 #include "app/cli.h"
 #include "app/worker.h"
+#include "client/http_client.h"
 #include "core/dotenv.h"
 #include "core/log.h"
 #include "net/address.h"
@@ -247,6 +248,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   raiseFileLimit();
+  rover::client::initHttpClients();
   setvbuf(stdout, nullptr, _IOLBF, 0);
   try {
     return runServer(cli);

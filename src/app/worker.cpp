@@ -96,8 +96,11 @@ void Worker::run() {
           if (c->fd >= 0) onEvent(c, events[i].events);
           break;
         }
-        case net::SourceKind::kOutbound:
+        case net::SourceKind::kOutbound: {
+          auto* w = static_cast<net::IoWatch*>(src);
+          if (w->fd >= 0) w->ready(w, events[i].events);
           break;
+        }
       }
     }
     // Connection timeouts have fixed lengths, so a timer armed after a sweep
@@ -106,6 +109,7 @@ void Worker::run() {
     if (loop_->now() >= next_sweep_ms_) sweep();
     if (listener_paused_ && loop_->now() >= listener_retry_ms_) resumeListener();
     if (loop_->nextDeadline() <= loop_->now()) loop_->runDueTimers();
+    loop_->freeRetired();
     for (Connection* c : pending_free_) free_.push_back(c);
     pending_free_.clear();
     if (draining_ && (conns_.empty() || loop_->now() >= drain_deadline_ms_)) break;

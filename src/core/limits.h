@@ -36,6 +36,8 @@ inline constexpr int kHandlerTimeoutMs = 30'000;  // 500 "Handler timed out" (ru
 inline constexpr int kJsonEncodeMaxDepth = 64;   // lua-api.md §9.1
 inline constexpr int kJsonDecodeMaxDepth = 512;  // lua-api.md §9.2
 
+inline constexpr size_t kHttpClientMaxBodyBytes = 64 * 1024 * 1024;  // rover.http responses
+
 inline constexpr size_t kReadChunkBytes = 16 * 1024;   // free space kept for one read()
 inline constexpr size_t kKeepBufferBytes = 64 * 1024;  // idle buffers above this are freed
 

@@ -236,13 +236,13 @@ RunStatus Vm::afterYield(Task* t, int rc) {
   return RunStatus::kDone;
 }
 
-void Vm::resume(Task* t) {
+void Vm::resume(Task* t, int nargs) {
   t->suspended = false;
   --suspended_count_;
   lua_State* co = t->co;
-  lua_settop(co, 0);  // what the wait yielded; delay returns nothing
+  if (nargs == 0) lua_settop(co, 0);  // what the wait yielded; delay returns nothing
   if (t->kind == TaskKind::kRequest) setCurrentCtx(co, t);
-  if (run(t, 0) == RunStatus::kSuspended) return;
+  if (run(t, nargs) == RunStatus::kSuspended) return;
   if (t->kind == TaskKind::kRequest) {
     t->owner->taskFinished(t);
   } else {

@@ -11,6 +11,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "json/encode.h"
+#include "client/http_client.h"
 #include "lua/ctx.h"
 #include "lua/native.h"
 #include "lua/shared.h"
@@ -23,12 +24,14 @@ extern const std::string_view k_timers;
 extern const std::string_view k_config;
 extern const std::string_view k_ctx;
 extern const std::string_view k_env;
+extern const std::string_view k_http;
 }  // namespace rover::lua::prelude
 
 namespace rover::lua {
 
 void addTaskNatives(lua_State* L, int natives, Vm* vm);  // lua/tasks.cpp
 void addIdempotencyNatives(lua_State* L, int natives);   // lua/idempotency.cpp
+void addHttpNatives(lua_State* L, int natives, Vm* vm);  // lua/http.cpp
 
 namespace {
 
@@ -145,6 +148,7 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   lua_setfield(L, natives, "environment_with_prefix");
   addTaskNatives(L, natives, this);
   addIdempotencyNatives(L, natives);
+  addHttpNatives(L, natives, this);
 
   runPrelude(L, prelude::k_guard, "=rover.guard", 0);
   int guard = lua_gettop(L);
@@ -193,6 +197,11 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   }
   lua_pop(L, 1);
   lua_pushvalue(L, natives);
+  lua_getfield(L, natives, "json_encode");
+  lua_pushliteral(L, ROVER_VERSION);
+  runPrelude(L, prelude::k_http, "=rover.http", 3);
+  lua_setfield(L, rover, "http");
+  lua_pushvalue(L, natives);
   runPrelude(L, prelude::k_env, "=rover.env", 1);
   lua_getfield(L, -1, "env");
   lua_setfield(L, rover, "env");
@@ -221,6 +230,11 @@ Vm::~Vm() {
   // Waits of suspended tasks are registered with a loop that may outlive us.
   for (auto& t : tasks_) t->cancelWaits();
   lua_close(L_);
+}
+
+client::HttpClient* Vm::httpClient() {
+  if (!http_) http_ = std::make_unique<client::HttpClient>(loop_);
+  return http_.get();
 }
 
 void Vm::callHook(const char* name) {

@@ -19,6 +19,10 @@
 
 struct lua_State;
 
+namespace rover::client {
+class HttpClient;
+}
+
 namespace rover::lua {
 
 struct AppArgs {
@@ -177,8 +181,10 @@ class Vm {
   // Cancels what the task waits on and drops its coroutine, never to be
   // resumed; releases the task.
   void abort(Task* t);
-  // Resumes a suspended task whose wait is over (called from the loop).
-  void resume(Task* t);
+  // Resumes a suspended task whose wait is over (called from the loop). With
+  // nargs > 0 the waker pushed that many values on the task's coroutine
+  // (after clearing it): the waiting call returns them.
+  void resume(Task* t, int nargs = 0);
 
   // Runs the function on top of L_'s stack (popped) as a background task;
   // `label` names it in error logs ("<label> failed: <message>").
@@ -187,6 +193,9 @@ class Vm {
   void cancel(Task* t, uint32_t generation);
 
   net::Loop* loop() { return loop_; }
+  // This worker's outbound HTTP client (rover.http), made on first use.
+  // Only with a loop.
+  client::HttpClient* httpClient();
   Task* taskAt(uint32_t slot) { return slot < tasks_.size() ? tasks_[slot].get() : nullptr; }
   // The task whose coroutine is running, or nullptr (load time, hooks).
   Task* currentTask() { return current_; }
@@ -244,6 +253,7 @@ class Vm {
   Task* current_ = nullptr;
   Task* hot_ = nullptr;  // a free request task kept out of the pool for the next request
   size_t suspended_count_ = 0;
+  std::unique_ptr<client::HttpClient> http_;  // after the tasks: their waits are cancelled first
 };
 
 }  // namespace rover::lua

@@ -6,6 +6,8 @@
 // worker's VM loads the app, so tasks started at load time can arm timers).
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "core/clock.h"
 #include "net/inbox.h"
@@ -20,6 +22,18 @@ enum class SourceKind : uint8_t { kListener, kConnection, kInbox, kOutbound };
 struct EventSource {
   explicit EventSource(SourceKind k) : source_kind(k) {}
   SourceKind source_kind;
+};
+
+// A socket of an outbound client (HTTP client, database) registered with the
+// reactor: ready(this, epoll events) runs on the loop's thread. A watch that
+// is closed while an event batch is being dispatched may still have events in
+// that batch: its owner sets fd = -1 and hands it to Loop::retire, which frees
+// it after the batch (the worker skips watches with fd < 0).
+struct IoWatch : EventSource {
+  IoWatch() : EventSource(SourceKind::kOutbound) {}
+  void (*ready)(IoWatch*, uint32_t events) = nullptr;
+  void* data = nullptr;  // the owner, for ready
+  int fd = -1;
 };
 
 // A one-shot timer: fire(this) runs on the loop's thread once the deadline
@@ -44,6 +58,15 @@ class Loop {
   uint64_t updateNow() {
     now_ms_ = core::monotonicNs() / 1'000'000;
     return now_ms_;
+  }
+
+  // Frees `w` after the current event batch (see IoWatch).
+  void retire(std::unique_ptr<IoWatch> w) {
+    w->fd = -1;
+    retired_.push_back(std::move(w));
+  }
+  void freeRetired() {
+    if (!retired_.empty()) retired_.clear();
   }
 
   void arm(Timer* t, uint64_t deadline_ms) { timers_.arm(t, deadline_ms); }
@@ -74,6 +97,7 @@ class Loop {
   Inbox inbox_;
   EventSource inbox_source_{SourceKind::kInbox};
   uint64_t now_ms_ = 0;
+  std::vector<std::unique_ptr<IoWatch>> retired_;
 };
 
 }  // namespace rover::net
