@@ -9,6 +9,7 @@ PACKAGES=(
   libsimdjson-dev libfmt-dev
   zlib1g-dev libbrotli-dev   # response compression (server-features.md §9)
   libssl-dev                 # libcrypto: SHA-256 of idempotency fingerprints (§12)
+  libcurl4-openssl-dev       # rover.http (runtime-modules.md §5): libcurl's multi interface
   libgtest-dev libbenchmark-dev
   python3 curl
 )

@@ -7,6 +7,7 @@
 
 #include "client/address_policy.h"
 #include "core/limits.h"
+#include "http/request.h"
 
 namespace rover::client {
 namespace {
@@ -38,6 +39,14 @@ curl_socket_t onOpenSocket(void* userp, curlsocktype, curl_sockaddr* a) {
     return CURL_SOCKET_BAD;
   }
   return ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+bool hasContentType(const std::vector<std::string>& headers) {
+  for (const std::string& h : headers) {
+    if (h.size() >= 13 && http::equalsIgnoreCase(std::string_view(h).substr(0, 13), "content-type:"))
+      return true;
+  }
+  return false;
 }
 
 std::string failure(OutboundRequest* r, CURLcode code, const char* errbuf) {
@@ -136,6 +145,9 @@ bool HttpClient::start(OutboundRequest* r) {
   curl_slist* list = nullptr;
   for (const std::string& h : r->headers) list = curl_slist_append(list, h.c_str());
   list = curl_slist_append(list, "Expect:");  // no 100-continue round trip for bodies
+  if (r->has_body && !hasContentType(r->headers)) {
+    list = curl_slist_append(list, "Content-Type:");  // a body is sent as is, unlabelled
+  }
   r->header_list = list;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
   if (curl_multi_add_handle(multi_, e) != CURLM_OK) {

@@ -10,6 +10,7 @@ void ResponseHeaders::addLine(std::string_view line) {
     fields_.clear();
     return;
   }
+  if (line.find_first_of("\r\n") != std::string_view::npos) return;  // a bare CR: not a field
   size_t colon = line.find(':');
   if (colon == std::string_view::npos || colon == 0) return;  // blank line, folding, junk
   std::string_view name = line.substr(0, colon);

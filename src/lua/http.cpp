@@ -125,7 +125,7 @@ int luaHttpRequest(lua_State* L) {
   r.allow_private = lua_toboolean(L, 6);
   r.done = httpDone;
   r.data = w.get();
-  if (!vm->httpClient()->start(&r)) {
+  if (!vm->httpClient(r.allow_private)->start(&r)) {
     lua_pushnil(L);
     lua_pushlstring(L, r.error.data(), r.error.size());
     return 2;

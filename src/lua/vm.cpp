@@ -232,9 +232,10 @@ Vm::~Vm() {
   lua_close(L_);
 }
 
-client::HttpClient* Vm::httpClient() {
-  if (!http_) http_ = std::make_unique<client::HttpClient>(loop_);
-  return http_.get();
+client::HttpClient* Vm::httpClient(bool allow_private) {
+  std::unique_ptr<client::HttpClient>& c = http_[allow_private ? 1 : 0];
+  if (!c) c = std::make_unique<client::HttpClient>(loop_);
+  return c.get();
 }
 
 void Vm::callHook(const char* name) {

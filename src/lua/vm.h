@@ -193,9 +193,11 @@ class Vm {
   void cancel(Task* t, uint32_t generation);
 
   net::Loop* loop() { return loop_; }
-  // This worker's outbound HTTP client (rover.http), made on first use.
-  // Only with a loop.
-  client::HttpClient* httpClient();
+  // This worker's outbound HTTP clients (rover.http), made on first use;
+  // only with a loop. Calls with allow_private get their own client, so a
+  // kept-alive connection to a private address is never reused by a call
+  // that did not opt out.
+  client::HttpClient* httpClient(bool allow_private);
   Task* taskAt(uint32_t slot) { return slot < tasks_.size() ? tasks_[slot].get() : nullptr; }
   // The task whose coroutine is running, or nullptr (load time, hooks).
   Task* currentTask() { return current_; }
@@ -253,7 +255,8 @@ class Vm {
   Task* current_ = nullptr;
   Task* hot_ = nullptr;  // a free request task kept out of the pool for the next request
   size_t suspended_count_ = 0;
-  std::unique_ptr<client::HttpClient> http_;  // after the tasks: their waits are cancelled first
+  // After the tasks: their waits are cancelled first.
+  std::unique_ptr<client::HttpClient> http_[2];  // [allow_private]
 };
 
 }  // namespace rover::lua
