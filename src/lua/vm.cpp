@@ -120,6 +120,22 @@ void pushDefaults(lua_State* L) {
 
 }  // namespace
 
+// rover's __index(t, key), upvalue 1 the natives: builds a lazily loaded
+// module and stores it in `rover` (later reads find it there).
+int lazyRoverField(lua_State* L) {
+  size_t len;
+  const char* key = lua_tolstring(L, 2, &len);
+  if (!key || std::string_view(key, len) != "http") return 0;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_getfield(L, lua_upvalueindex(1), "json_encode");
+  lua_pushliteral(L, ROVER_VERSION);
+  runPrelude(L, prelude::k_http, "=rover.http", 3);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, 1);
+  return 1;
+}
+
 bool runString(lua_State* L, const std::string& code) {
   bool ok = luaL_dostring(L, code.c_str()) == 0;
   lua_settop(L, 0);
@@ -196,11 +212,13 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
     lua_setfield(L, rover, name);
   }
   lua_pop(L, 1);
+  // Modules built on first use (rover.http): an app that never touches them
+  // carries none of their Lua objects (the GC traverses every live one).
+  lua_createtable(L, 0, 1);
   lua_pushvalue(L, natives);
-  lua_getfield(L, natives, "json_encode");
-  lua_pushliteral(L, ROVER_VERSION);
-  runPrelude(L, prelude::k_http, "=rover.http", 3);
-  lua_setfield(L, rover, "http");
+  lua_pushcclosure(L, native<lazyRoverField>, 1);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, rover);
   lua_pushvalue(L, natives);
   runPrelude(L, prelude::k_env, "=rover.env", 1);
   lua_getfield(L, -1, "env");
