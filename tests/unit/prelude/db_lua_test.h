@@ -1,6 +1,6 @@
 // Fixture for the rover.db Lua tests (db_builder_test.cpp, db_migrate_test.cpp): a bare
-// LuaJIT state with rover.guard, B = prelude/db_builder.lua (called with the guard), installed
-// as rover.db, and the fakes of fixtures/db_fake.lua.
+// LuaJIT state with rover.guard, B = prelude/db_builder.lua (called with the guard) extended
+// by prelude/db_migrate.lua, installed as rover.db, and the fakes of fixtures/db_fake.lua.
 // Globals: g (rover.guard), B, dg (rover.db.guard), FIXTURES (the fixtures directory).
 #pragma once
 
@@ -17,6 +17,8 @@ class DbLuaTest : public LuaTest {
     loadModule("guard.lua", "guard");
     runChunkWith("db_builder.lua", "rover.guard");
     lua_setglobal(L_, "B");
+    runChunkWith("db_migrate.lua", "B");
+    lua_pop(L_, 1);
     std::string fixtures = std::string(ROVER_SOURCE_DIR) + "/tests/unit/prelude/fixtures";
     lua_pushlstring(L_, fixtures.data(), fixtures.size());
     lua_setglobal(L_, "FIXTURES");
