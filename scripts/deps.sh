@@ -9,6 +9,7 @@ PACKAGES=(
   libsimdjson-dev libfmt-dev
   zlib1g-dev libbrotli-dev   # response compression (server-features.md §9)
   libssl-dev                 # libcrypto: SHA-256 of idempotency fingerprints (§12)
+  libsqlite3-dev             # rover.db's embedded engine (runtime-modules.md §9)
   libgtest-dev libbenchmark-dev
   python3 curl
 )
