@@ -23,12 +23,14 @@ extern const std::string_view k_timers;
 extern const std::string_view k_config;
 extern const std::string_view k_ctx;
 extern const std::string_view k_env;
+extern const std::string_view k_db;
 }  // namespace rover::lua::prelude
 
 namespace rover::lua {
 
 void addTaskNatives(lua_State* L, int natives, Vm* vm);  // lua/tasks.cpp
 void addIdempotencyNatives(lua_State* L, int natives);   // lua/idempotency.cpp
+void addDbNatives(lua_State* L, int natives, Vm* vm);    // lua/db_natives.cpp
 
 namespace {
 
@@ -145,6 +147,7 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   lua_setfield(L, natives, "environment_with_prefix");
   addTaskNatives(L, natives, this);
   addIdempotencyNatives(L, natives);
+  addDbNatives(L, natives, this);
 
   runPrelude(L, prelude::k_guard, "=rover.guard", 0);
   int guard = lua_gettop(L);
@@ -201,6 +204,10 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   lua_getfield(L, -1, "set_app_dir");
   set_app_dir_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pop(L, 1);
+  lua_pushvalue(L, natives);
+  lua_pushnil(L);  // the query builder (prelude/db_builder.lua): not yet
+  runPrelude(L, prelude::k_db, "=rover.db", 2);
+  lua_setfield(L, rover, "db");
   lua_setglobal(L, "rover");
 
   CtxRefs ctx_refs = installCtx(L, module, this);
