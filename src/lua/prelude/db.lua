@@ -46,9 +46,11 @@ end
 local CONN = {}  -- key of a db or tx object's connection handle (false: a finished tx)
 
 local function conn_of(self, name)
-  local c = type(self) == "table" and rawget(self, CONN)
-  if c then return c end
-  if c == false then error("db error: the transaction has ended", 3) end
+  if type(self) == "table" then
+    local c = rawget(self, CONN)
+    if c then return c end
+    if c == false then error("db error: the transaction has ended", 3) end
+  end
   error("db:" .. name .. " must be called with a colon (db:" .. name .. "(...))", 3)
 end
 
