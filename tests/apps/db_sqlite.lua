@@ -1,7 +1,11 @@
 -- rover.db with SQLite, direct SQL (runtime-modules.md §9). Used by
 -- test_db_sqlite.py. The database is $DB_PATH (a file in the test's temporary
--- directory); the number of workers comes from --workers.
-local api = rover.server { log_level = "info" }
+-- directory); the number of workers comes from --workers, the handler time
+-- limit from $DB_HANDLER_TIMEOUT (default 30 s).
+local api = rover.server {
+  log_level = "info",
+  timeouts = { handler = tonumber(os.getenv("DB_HANDLER_TIMEOUT") or "30") },
+}
 local worker = rover.worker.id
 
 -- Connected and used at load time, in every worker.

@@ -46,6 +46,7 @@ class DbCase(unittest.TestCase):
     which is also its working directory."""
 
     WORKERS = 1
+    ENV = {}
     maxDiff = None
 
     @classmethod
@@ -55,7 +56,7 @@ class DbCase(unittest.TestCase):
         cls.addClassCleanup(shutil.rmtree, cls.dir, True)
         cls.db_path = os.path.join(cls.dir, "app.sqlite")
         cls.server = RoverServer(APP, args=["--workers", str(cls.WORKERS)], cwd=cls.dir,
-                                 env={"DB_PATH": cls.db_path})
+                                 env=dict(cls.ENV, DB_PATH=cls.db_path))
         cls.addClassCleanup(cls.server.stop)
         cls.server.start()
 
@@ -266,6 +267,24 @@ class LockTest(DbCase):
                 self.assertEqual(self.get_json("/items/add?name=gone_ok")["changed"], 1)
                 self.sqlite().execute("DELETE FROM items WHERE name LIKE 'gone_%'")
 
+    def test_a_client_gone_inside_its_transaction_rolls_it_back_and_hands_the_connection_on(self):
+        a = self.connect()
+        a.send(build_request("GET", "/tx/hold?name=txgone_a"))  # never released
+        self.wait_line("TX HOLDING txgone_a")
+        b = self.connect()
+        b.send(build_request("GET", "/locked_write?name=txgone_b"))
+        self.wait_line("WRITE START txgone_b")
+        self.assertFalse(readable(b.sock, 0))
+        a.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        a.close()
+        resp = b.read_response()
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(self.names(self.sqlite(), "txgone_"), ["txgone_b"])
+        con = sqlite3.connect(self.db_path, timeout=0, isolation_level=None)
+        self.addCleanup(con.close)
+        con.execute("BEGIN IMMEDIATE")  # the write lock is free
+        con.execute("ROLLBACK")
+
     def test_other_coroutines_wait_for_a_transaction_of_their_worker(self):
         a = self.connect()
         a.send(build_request("GET", "/tx/hold?name=q_a"))
@@ -283,6 +302,36 @@ class LockTest(DbCase):
         resp = b.read_response()
         self.assertEqual(resp.status, 200, resp)
         self.assertEqual(self.names(self.sqlite(), "q_"), ["q_a", "q_a", "q_b"])
+
+
+class HandlerTimeoutTest(DbCase):
+    """timeouts.handler = 0.5: requests aborted while they wait on the database."""
+
+    ENV = {"DB_HANDLER_TIMEOUT": "0.5"}
+    TIMED_OUT = {"error": "Handler timed out"}
+
+    def test_a_write_waiting_on_a_lock_times_out_and_never_runs(self):
+        hold = self.hold_lock()
+        r = self.get("/locked_write?name=tow_write")
+        self.assertEqual(r.status, 500, r)
+        self.assertEqual(r.json(), self.TIMED_OUT)
+        hold.execute("COMMIT")
+        # Armed after the aborted write's last retry and longer than its pauses.
+        self.assertEqual(self.get_json("/ping_after?ms=200")["worker"], 1)
+        self.assertNotIn("WRITE DONE tow_write", self.server.stdout.text())
+        self.assertEqual(self.names(self.sqlite(), "tow_"), [])
+
+    def test_a_transaction_that_times_out_is_rolled_back_and_frees_the_lock(self):
+        r = self.get("/tx/hold?name=to_tx")  # never released
+        self.assertEqual(r.status, 500, r)
+        self.assertEqual(r.json(), self.TIMED_OUT)
+        con = sqlite3.connect(self.db_path, timeout=0, isolation_level=None)
+        self.addCleanup(con.close)
+        con.execute("BEGIN IMMEDIATE")  # free at once
+        con.execute("ROLLBACK")
+        self.assertEqual(self.names(con, "to_tx"), [])  # rolled back
+        self.assertEqual(self.get_json("/locked_write?name=to_next")["changed"], 1)
+        self.assertEqual(self.names(con, "to_next"), ["to_next"])
 
 
 class TwoWorkersTest(DbCase):
