@@ -10,6 +10,7 @@ PACKAGES=(
   zlib1g-dev libbrotli-dev   # response compression (server-features.md §9)
   libssl-dev                 # libcrypto: SHA-256 of idempotency fingerprints (§12)
   libcurl4-openssl-dev       # rover.http (runtime-modules.md §5): libcurl's multi interface
+  libsqlite3-dev             # rover.db's embedded engine (runtime-modules.md §9)
   libgtest-dev libbenchmark-dev
   python3 curl
 )

@@ -4,9 +4,13 @@
 // coroutine whose function returned takes a new function and runs again), so
 // a handler that never waits costs one resume. A task that waits keeps its
 // registrations in `waits` (the cancel hooks); aborting it cancels them and
-// drops the coroutine, which is then never resumed.
+// drops the coroutine, which is then never resumed. What a task holds across
+// its waits (a database transaction) is in `holds`: released the same way
+// when the task is aborted or its run fails, but not a wait itself (a task
+// with holds and no waits that yields is a bare coroutine.yield).
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 
 #include "net/loop.h"
 
@@ -60,6 +64,7 @@ struct Task {
   int producer_ref = -2;        // a stream's producer (server-features.md §11)
   const char* label = nullptr;  // background: names it in error logs
   Wait* waits = nullptr;
+  Wait* holds = nullptr;
   DelayWait delay;
 
   void addWait(Wait* w) {
@@ -76,11 +81,28 @@ struct Task {
       }
     }
   }
+  void addHold(Wait* h) {
+    h->task = this;
+    h->next_wait = holds;
+    holds = h;
+  }
+  void removeHold(Wait* h) {
+    for (Wait** p = &holds; *p; p = &(*p)->next_wait) {
+      if (*p == h) {
+        *p = h->next_wait;
+        h->next_wait = nullptr;
+        return;
+      }
+    }
+  }
+  // Cancels the waits, then releases the holds.
   void cancelWaits() {
-    while (Wait* w = waits) {
-      waits = w->next_wait;
-      w->next_wait = nullptr;
-      w->cancel(w);
+    for (Wait** list : {&waits, &holds}) {
+      while (Wait* w = *list) {
+        *list = w->next_wait;
+        w->next_wait = nullptr;
+        w->cancel(w);
+      }
     }
   }
 };

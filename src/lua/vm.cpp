@@ -25,6 +25,7 @@ extern const std::string_view k_config;
 extern const std::string_view k_ctx;
 extern const std::string_view k_env;
 extern const std::string_view k_http;
+extern const std::string_view k_db;
 }  // namespace rover::lua::prelude
 
 namespace rover::lua {
@@ -32,6 +33,7 @@ namespace rover::lua {
 void addTaskNatives(lua_State* L, int natives, Vm* vm);  // lua/tasks.cpp
 void addIdempotencyNatives(lua_State* L, int natives);   // lua/idempotency.cpp
 void addHttpNatives(lua_State* L, int natives, Vm* vm);  // lua/http.cpp
+void addDbNatives(lua_State* L, int natives, Vm* vm);    // lua/db_natives.cpp
 
 namespace {
 
@@ -165,6 +167,7 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   addTaskNatives(L, natives, this);
   addIdempotencyNatives(L, natives);
   addHttpNatives(L, natives, this);
+  addDbNatives(L, natives, this);
 
   runPrelude(L, prelude::k_guard, "=rover.guard", 0);
   int guard = lua_gettop(L);
@@ -228,6 +231,10 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   lua_getfield(L, -1, "set_app_dir");
   set_app_dir_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pop(L, 1);
+  lua_pushvalue(L, natives);
+  lua_pushnil(L);  // the query builder (prelude/db_builder.lua): not yet
+  runPrelude(L, prelude::k_db, "=rover.db", 2);
+  lua_setfield(L, rover, "db");
   lua_setglobal(L, "rover");
 
   CtxRefs ctx_refs = installCtx(L, module, this);
