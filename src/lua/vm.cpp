@@ -26,6 +26,8 @@ extern const std::string_view k_ctx;
 extern const std::string_view k_env;
 extern const std::string_view k_http;
 extern const std::string_view k_db;
+extern const std::string_view k_db_builder;
+extern const std::string_view k_db_migrate;
 }  // namespace rover::lua::prelude
 
 namespace rover::lua {
@@ -122,16 +124,27 @@ void pushDefaults(lua_State* L) {
 
 }  // namespace
 
-// rover's __index(t, key), upvalue 1 the natives: builds a lazily loaded
-// module and stores it in `rover` (later reads find it there).
+// rover's __index(t, key), upvalues the natives and rover.guard: builds a
+// lazily loaded module and stores it in `rover` (later reads find it there).
 int lazyRoverField(lua_State* L) {
   size_t len;
   const char* key = lua_tolstring(L, 2, &len);
-  if (!key || std::string_view(key, len) != "http") return 0;
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_getfield(L, lua_upvalueindex(1), "json_encode");
-  lua_pushliteral(L, ROVER_VERSION);
-  runPrelude(L, prelude::k_http, "=rover.http", 3);
+  std::string_view name(key ? key : "", key ? len : 0);
+  if (name == "http") {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_getfield(L, lua_upvalueindex(1), "json_encode");
+    lua_pushliteral(L, ROVER_VERSION);
+    runPrelude(L, prelude::k_http, "=rover.http", 3);
+  } else if (name == "db") {
+    lua_pushvalue(L, lua_upvalueindex(2));
+    runPrelude(L, prelude::k_db_builder, "=rover.db.builder", 1);
+    runPrelude(L, prelude::k_db_migrate, "=rover.db.migrate", 1);  // adds to the builder
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, -2);
+    runPrelude(L, prelude::k_db, "=rover.db", 2);
+  } else {
+    return 0;
+  }
   lua_pushvalue(L, 2);
   lua_pushvalue(L, -2);
   lua_rawset(L, 1);
@@ -219,7 +232,8 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   // carries none of their Lua objects (the GC traverses every live one).
   lua_createtable(L, 0, 1);
   lua_pushvalue(L, natives);
-  lua_pushcclosure(L, native<lazyRoverField>, 1);
+  lua_pushvalue(L, guard);
+  lua_pushcclosure(L, native<lazyRoverField>, 2);
   lua_setfield(L, -2, "__index");
   lua_setmetatable(L, rover);
   lua_pushvalue(L, natives);
@@ -231,10 +245,6 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   lua_getfield(L, -1, "set_app_dir");
   set_app_dir_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pop(L, 1);
-  lua_pushvalue(L, natives);
-  lua_pushnil(L);  // the query builder (prelude/db_builder.lua): not yet
-  runPrelude(L, prelude::k_db, "=rover.db", 2);
-  lua_setfield(L, rover, "db");
   lua_setglobal(L, "rover");
 
   CtxRefs ctx_refs = installCtx(L, module, this);

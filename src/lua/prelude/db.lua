@@ -145,7 +145,9 @@ if B then
   TX_MT.__index = index_with_tables(TX)
   M.schema = B.schema
   M.guard = B.guard
-  for _, name in ipairs { "count", "sum", "avg", "min", "max" } do M[name] = B[name] end
+  for _, name in ipairs { "count", "sum", "avg", "min", "max", "null", "column" } do
+    M[name] = B[name]
+  end
 end
 
 return M
