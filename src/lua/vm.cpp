@@ -35,6 +35,7 @@ namespace rover::lua {
 void addTaskNatives(lua_State* L, int natives, Vm* vm);  // lua/tasks.cpp
 void addIdempotencyNatives(lua_State* L, int natives);   // lua/idempotency.cpp
 void addHttpNatives(lua_State* L, int natives, Vm* vm);  // lua/http.cpp
+void addPgNatives(lua_State* L, int natives, Vm* vm);    // lua/db_pg.cpp
 void addDbNatives(lua_State* L, int natives, Vm* vm);    // lua/db_natives.cpp
 
 namespace {
@@ -180,6 +181,7 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   addTaskNatives(L, natives, this);
   addIdempotencyNatives(L, natives);
   addHttpNatives(L, natives, this);
+  addPgNatives(L, natives, this);
   addDbNatives(L, natives, this);
 
   runPrelude(L, prelude::k_guard, "=rover.guard", 0);

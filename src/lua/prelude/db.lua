@@ -111,7 +111,83 @@ end
 local DB = { query = query, exec = exec, transaction = transaction }
 local DB_MT = { __index = DB }
 
+-- PostgreSQL (lua/db_pg.cpp): each native waits by itself (the pool on the
+-- worker's loop) and answers with its result or nil + "db error: ...". A
+-- transaction leases a connection of the worker's pool for itself.
+local pg_pool, pg_query, pg_exec = native.pg_pool, native.pg_query, native.pg_exec
+local pg_tx, pg_lease, pg_hold, pg_release = native.pg_tx, native.pg_lease, native.pg_hold,
+  native.pg_release
+
+local function pg_statement(f, name)
+  return function(self, sql, ...)
+    local c = conn_of(self, name)
+    if type(sql) ~= "string" then error("db:" .. name .. ": sql must be a string", 2) end
+    local r, why = f(c, sql, ...)
+    if r == nil then error(why, 2) end
+    return r
+  end
+end
+
+local PG_TX = { query = pg_statement(pg_query, "query"), exec = pg_statement(pg_exec, "exec") }
+local PG_TX_MT = { __index = PG_TX }
+
+local function pg_finish(t, tx, ok, ...)
+  tx[CONN] = false
+  if not ok then
+    pg_query(t, "ROLLBACK")
+    pg_hold(t, false)
+    pg_release(t)
+    error((...), 0)
+  end
+  local r, why = pg_query(t, "COMMIT")
+  pg_hold(t, false)
+  pg_release(t)
+  if r == nil then error(why, 2) end
+  return ...
+end
+
+local function pg_transaction(self, fn)
+  local h = conn_of(self, "transaction")
+  if type(fn) ~= "function" then error("db:transaction: fn must be a function", 2) end
+  local t = pg_tx(h)
+  local ok, why = pg_lease(t)
+  if not ok then error(why, 2) end
+  pg_hold(t, true)
+  local r
+  r, why = pg_query(t, "BEGIN")
+  if r == nil then
+    pg_hold(t, false)
+    pg_release(t)
+    error(why, 2)
+  end
+  local tx = setmetatable({ engine = "postgres", [CONN] = t }, PG_TX_MT)
+  return pg_finish(t, tx, pcall(fn, tx))
+end
+
+local PG = { query = pg_statement(pg_query, "query"), exec = pg_statement(pg_exec, "exec"),
+             transaction = pg_transaction }
+local PG_MT = { __index = PG }
+
 local M = {}
+
+-- (a tail call of connect: level 2 is connect's caller)
+local function connect_pg(opts)
+  local url = opts.url
+  if type(url) ~= "string" or url == "" then
+    error("rover.db.connect: url must be a non-empty string", 2)
+  end
+  local pool = opts.pool
+  if pool == nil then pool = 8 end
+  if type(pool) ~= "number" or pool < 1 or pool % 1 ~= 0 then
+    error("rover.db.connect: pool must be an integer >= 1", 2)
+  end
+  local max = opts.max_connections
+  if max == nil then max = pool * rover.worker.count end
+  if type(max) ~= "number" or max < 1 or max % 1 ~= 0 then
+    error("rover.db.connect: max_connections must be an integer >= 1", 2)
+  end
+  return setmetatable({ engine = "postgres", url = url, [CONN] = pg_pool(url, pool, max) }, PG_MT)
+end
 
 -- rover.db.connect { path = "rover.sqlite" }: the file is opened by each
 -- worker on its first statement (a path that cannot be opened raises
@@ -119,9 +195,7 @@ local M = {}
 function M.connect(opts)
   if opts == nil then opts = {} end
   if type(opts) ~= "table" then error("rover.db.connect: options must be a table", 2) end
-  if opts.url ~= nil then
-    error("rover.db.connect: PostgreSQL (url) is not supported yet; use path (SQLite)", 2)
-  end
+  if opts.url ~= nil then return connect_pg(opts) end
   local path = opts.path
   if path == nil then path = "rover.sqlite" end
   if type(path) ~= "string" or path == "" then
@@ -143,6 +217,8 @@ if B then
   end
   DB_MT.__index = index_with_tables(DB)
   TX_MT.__index = index_with_tables(TX)
+  PG_MT.__index = index_with_tables(PG)
+  PG_TX_MT.__index = index_with_tables(PG_TX)
   M.schema = B.schema
   M.guard = B.guard
   for _, name in ipairs { "count", "sum", "avg", "min", "max", "null", "column" } do

@@ -88,8 +88,10 @@ TEST_F(DbPreludeTest, ConnectMakesADbObjectWithoutOpeningAnything) {
             "rover.db.connect: path must be a non-empty string");
   EXPECT_EQ(eval("return select(2, pcall(rover.db.connect, { path = 3 }))"),
             "rover.db.connect: path must be a non-empty string");
-  EXPECT_EQ(eval("return select(2, pcall(rover.db.connect, { url = 'postgresql://h/db' }))"),
-            "rover.db.connect: PostgreSQL (url) is not supported yet; use path (SQLite)");
+  EXPECT_EQ(eval("return select(2, pcall(rover.db.connect, { url = '' }))"),
+            "rover.db.connect: url must be a non-empty string");
+  EXPECT_EQ(eval("return select(2, pcall(rover.db.connect, { url = 'postgresql://h/db', pool = 0 }))"),
+            "rover.db.connect: pool must be an integer >= 1");
   EXPECT_EQ(eval("return db.users"), "nil");  // no builder
   EXPECT_EQ(eval("return rover.db.schema"), "nil");
 }

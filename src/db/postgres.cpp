@@ -1,0 +1,643 @@
+#include "db/postgres.h"
+
+#include <sys/epoll.h>
+
+#include <map>
+#include <mutex>
+
+namespace rover::db {
+namespace {
+
+constexpr size_t kMaxStatements = 256;  // prepared per connection; unnamed beyond
+constexpr size_t kMaxPipelineDepth = 64;
+constexpr uint64_t kCapRetryMs = 5;
+
+std::shared_ptr<PgCap> capFor(const std::string& conninfo, int max) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<PgCap>> caps;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& c = caps[conninfo];
+  if (!c) {
+    c = std::make_shared<PgCap>();
+    c->max = max;
+  }
+  return c;
+}
+
+std::string trimmed(const char* msg) {
+  std::string s = msg ? msg : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s.empty() ? "unknown error" : s;
+}
+
+std::string resultError(const PGresult* r) {
+  const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+  return "db error: " + trimmed(primary ? primary : PQresultErrorMessage(r));
+}
+
+}  // namespace
+
+// One libpq connection: connecting, then ready in pipeline mode.
+class PgConn {
+ public:
+  PgConn(PgPool* pool) : pool_(pool) {}
+  ~PgConn() { close(); }
+
+  bool start(const std::string& conninfo, std::string* error);
+  bool ready() const { return ready_; }
+  size_t load() const { return inflight_ + queued_count_; }
+  bool exclusive = false;     // leased for a transaction
+  bool reserved = false;      // draining for a waiting lease: takes no new queries
+  PgLease* holder = nullptr;  // the lease, while exclusive
+  bool broken() const { return pg_ == nullptr; }
+
+  void enqueue(PgQuery* q);
+  void abandonAll(const std::string& message, std::vector<PgQuery*>* failed);
+
+ private:
+  static void onReady(net::IoWatch* w, uint32_t events);
+  void watch(uint32_t events);
+  void pollConnect();
+  bool send(PgQuery* q);
+  void flush();
+  void readResults();
+  void fail(const std::string& message);
+
+ public:
+  void close();
+
+ private:
+
+  PgPool* pool_;
+  PGconn* pg_ = nullptr;
+  net::IoWatch* watch_ = nullptr;
+  int fd_ = -1;
+  uint32_t events_ = 0;
+  bool ready_ = false;
+  // Sent, awaiting results (in order); queued while connecting.
+  PgQuery* head_ = nullptr;
+  PgQuery* tail_ = nullptr;
+  size_t inflight_ = 0;
+  PgQuery* queued_head_ = nullptr;
+  PgQuery* queued_tail_ = nullptr;
+  size_t queued_count_ = 0;
+  std::unordered_map<std::string, std::string> stmts_;  // SQL -> name
+};
+
+bool PgConn::start(const std::string& conninfo, std::string* error) {
+  pg_ = PQconnectStart(conninfo.c_str());
+  if (!pg_) {
+    *error = "db error: connection failed: out of memory";
+    return false;
+  }
+  if (PQstatus(pg_) == CONNECTION_BAD) {
+    *error = "db error: connection failed: " + trimmed(PQerrorMessage(pg_));
+    return false;
+  }
+  PQsetnonblocking(pg_, 1);
+  pollConnect();
+  return true;
+}
+
+void PgConn::watch(uint32_t events) {
+  int fd = PQsocket(pg_);
+  net::Reactor& reactor = pool_->loop_->reactor();
+  if (fd != fd_ && watch_) {  // libpq moved to another socket (next host)
+    if (fd_ >= 0) reactor.remove(fd_);
+    pool_->loop_->retire(std::unique_ptr<net::IoWatch>(watch_));
+    watch_ = nullptr;
+  }
+  if (!watch_) {
+    watch_ = new net::IoWatch;
+    watch_->ready = &PgConn::onReady;
+    watch_->data = this;
+    watch_->fd = fd;
+    fd_ = fd;
+    events_ = events;
+    reactor.add(fd, events, watch_);
+    return;
+  }
+  if (events != events_) {
+    events_ = events;
+    reactor.modify(fd, events, watch_);
+  }
+}
+
+void PgConn::onReady(net::IoWatch* w, uint32_t events) {
+  auto* c = static_cast<PgConn*>(w->data);
+  if (!c->ready_) {
+    c->pollConnect();
+    return;
+  }
+  if (events & EPOLLOUT) c->flush();
+  if (c->pg_ && (events & (EPOLLIN | EPOLLERR | EPOLLHUP))) c->readResults();
+}
+
+void PgConn::pollConnect() {
+  switch (PQconnectPoll(pg_)) {
+    case PGRES_POLLING_READING:
+      watch(EPOLLIN);
+      return;
+    case PGRES_POLLING_WRITING:
+      watch(EPOLLOUT);
+      return;
+    case PGRES_POLLING_OK:
+      if (PQenterPipelineMode(pg_) != 1) {
+        fail("db error: connection failed: " + trimmed(PQerrorMessage(pg_)));
+        return;
+      }
+      ready_ = true;
+      watch(EPOLLIN);
+      while (PgQuery* q = queued_head_) {
+        queued_head_ = q->next;
+        --queued_count_;
+        q->next = nullptr;
+        if (!send(q)) return;
+      }
+      queued_tail_ = nullptr;
+      flush();
+      if (pg_) pool_->connReady(this);
+      return;
+    default:
+      fail("db error: connection failed: " + trimmed(PQerrorMessage(pg_)));
+  }
+}
+
+void PgConn::enqueue(PgQuery* q) {
+  q->conn = this;
+  q->next = nullptr;
+  if (!ready_) {
+    if (queued_tail_) {
+      queued_tail_->next = q;
+    } else {
+      queued_head_ = q;
+    }
+    queued_tail_ = q;
+    ++queued_count_;
+    return;
+  }
+  if (send(q)) flush();
+}
+
+// Queues Parse (first use of this SQL here) + Bind/Execute + Sync in libpq's
+// output buffer; flush() writes it.
+bool PgConn::send(PgQuery* q) {
+  int n = static_cast<int>(q->values.size());
+  std::vector<const char*> values(q->values.size());
+  for (size_t i = 0; i < q->values.size(); ++i)
+    values[i] = q->is_null[i] ? nullptr : q->values[i].c_str();
+  q->stage = 0;
+  q->prepare = false;
+  q->stmt.clear();
+  auto it = stmts_.find(q->sql);
+  int ok;
+  if (it != stmts_.end()) {
+    q->stmt = it->second;
+    q->stage = 1;
+    ok = PQsendQueryPrepared(pg_, q->stmt.c_str(), n, values.data(), nullptr, nullptr, 0);
+  } else if (stmts_.size() < kMaxStatements) {
+    q->stmt = "r" + std::to_string(stmts_.size() + 1);
+    q->prepare = true;
+    ok = PQsendPrepare(pg_, q->stmt.c_str(), q->sql.c_str(), n, nullptr) &&
+         PQsendQueryPrepared(pg_, q->stmt.c_str(), n, values.data(), nullptr, nullptr, 0);
+    stmts_.emplace(q->sql, q->stmt);  // later queries pipelined behind it use the name
+  } else {
+    q->stage = 1;
+    ok = PQsendQueryParams(pg_, q->sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
+  }
+  ok = ok && PQpipelineSync(pg_);
+  if (tail_) {
+    tail_->next = q;
+  } else {
+    head_ = q;
+  }
+  tail_ = q;
+  ++inflight_;
+  if (!ok) {
+    fail("db error: " + trimmed(PQerrorMessage(pg_)));
+    return false;
+  }
+  return true;
+}
+
+void PgConn::flush() {
+  int rc = PQflush(pg_);
+  if (rc < 0) {
+    fail("db error: " + trimmed(PQerrorMessage(pg_)));
+    return;
+  }
+  watch(rc == 1 ? (EPOLLIN | EPOLLOUT) : EPOLLIN);
+}
+
+// Per query: [Parse result, NULL,] its result(s), NULL, then PIPELINE_SYNC.
+void PgConn::readResults() {
+  if (!PQconsumeInput(pg_)) {
+    fail("db error: " + trimmed(PQerrorMessage(pg_)));
+    return;
+  }
+  while (PgQuery* q = head_) {
+    if (PQisBusy(pg_)) break;
+    PGresult* r = PQgetResult(pg_);
+    if (q->stage == 0) {  // the Parse
+      if (r) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+          q->error = resultError(r);
+          auto it = stmts_.find(q->sql);
+          if (it != stmts_.end() && it->second == q->stmt) stmts_.erase(it);
+        }
+        PQclear(r);
+      } else {
+        q->stage = 1;
+      }
+      continue;
+    }
+    if (q->stage == 1) {  // the Execute
+      if (!r) {
+        q->stage = 2;
+        continue;
+      }
+      ExecStatusType st = PQresultStatus(r);
+      if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        if (q->error.empty() && !q->result) {
+          q->result = r;
+          continue;
+        }
+      } else if (q->error.empty()) {
+        q->error = st == PGRES_PIPELINE_ABORTED ? "db error: pipeline aborted" : resultError(r);
+      }
+      PQclear(r);
+      continue;
+    }
+    // stage 2: the Sync
+    if (!r) continue;
+    ExecStatusType st = PQresultStatus(r);
+    PQclear(r);
+    if (st != PGRES_PIPELINE_SYNC) continue;
+    head_ = q->next;
+    if (!head_) tail_ = nullptr;
+    --inflight_;
+    q->next = nullptr;
+    q->conn = nullptr;
+    pool_->complete(q);
+    if (!pg_) return;  // complete() may have led to close
+  }
+  if (pg_ && inflight_ == 0 && queued_count_ == 0) pool_->connIdle(this);
+}
+
+void PgConn::abandonAll(const std::string& message, std::vector<PgQuery*>* failed) {
+  for (PgQuery** list : {&head_, &queued_head_}) {
+    while (PgQuery* q = *list) {
+      *list = q->next;
+      q->next = nullptr;
+      q->conn = nullptr;
+      if (q->result) {
+        PQclear(q->result);
+        q->result = nullptr;
+      }
+      q->error = message;
+      failed->push_back(q);
+    }
+  }
+  tail_ = queued_tail_ = nullptr;
+  inflight_ = queued_count_ = 0;
+}
+
+void PgConn::fail(const std::string& message) { pool_->connBroken(this, message); }
+
+void PgConn::close() {
+  if (watch_) {
+    if (fd_ >= 0) pool_->loop_->reactor().remove(fd_);
+    pool_->loop_->retire(std::unique_ptr<net::IoWatch>(watch_));
+    watch_ = nullptr;
+  }
+  if (pg_) {
+    PQfinish(pg_);
+    pg_ = nullptr;
+  }
+  fd_ = -1;
+}
+
+// ---------------------------------------------------------------------------
+
+PgPool::PgPool(net::Loop* loop, std::string conninfo, int size, int max_connections)
+    : loop_(loop),
+      conninfo_(std::move(conninfo)),
+      size_(size),
+      cap_(capFor(conninfo_, max_connections)) {
+  deferred_timer_.fire = &PgPool::onDeferred;
+  deferred_timer_.data = this;
+  retry_timer_.fire = [](net::Timer* t) { static_cast<PgPool*>(t->data)->dispatchWaiting(); };
+  retry_timer_.data = this;
+}
+
+PgPool::~PgPool() {
+  loop_->disarm(&deferred_timer_);
+  loop_->disarm(&retry_timer_);
+  for (auto& c : conns_) {
+    std::vector<PgQuery*> dropped;
+    c->abandonAll("", &dropped);
+    for (PgQuery* q : dropped) delete q;
+    c.reset();
+    cap_->open.fetch_sub(1);
+  }
+  for (PgQuery* q : deferred_) delete q;
+  while (PgQuery* q = wait_head_) {
+    wait_head_ = q->next;
+    delete q;
+  }
+}
+
+bool PgPool::mayOpen() const {
+  return static_cast<int>(conns_.size()) < size_ && cap_->open.load() < cap_->max;
+}
+
+PgConn* PgPool::openConn() {
+  if (cap_->open.fetch_add(1) >= cap_->max) {
+    cap_->open.fetch_sub(1);
+    return nullptr;
+  }
+  auto c = std::make_unique<PgConn>(this);
+  std::string error;
+  PgConn* raw = c.get();
+  conns_.push_back(std::move(c));
+  if (!raw->start(conninfo_, &error)) {
+    open_error_ = error;
+    connBroken(raw, error);
+    return nullptr;
+  }
+  return raw;
+}
+
+// An idle connection, else a new one, else the least loaded one.
+PgConn* PgPool::pickConn() {
+  PgConn* best = nullptr;
+  for (auto& c : conns_) {
+    if (c->exclusive || c->reserved) continue;
+    if (!best || c->load() < best->load()) best = c.get();
+  }
+  if (best && best->load() == 0) return best;
+  if (mayOpen()) {
+    if (PgConn* c = openConn()) return c;
+  }
+  if (best && best->load() < kMaxPipelineDepth) return best;
+  return nullptr;
+}
+
+void PgPool::submit(PgQuery* q, PgLease* lease) {
+  q->abandoned = false;
+  if (lease) {
+    if (!lease->conn) {
+      q->error = "db error: transaction is over";
+      defer(q);
+      return;
+    }
+    lease->conn->enqueue(q);
+    return;
+  }
+  open_error_.clear();
+  PgConn* c = wait_head_ ? nullptr : pickConn();
+  if (c) {
+    c->enqueue(q);
+    return;
+  }
+  if (conns_.empty() && !open_error_.empty()) {  // e.g. an invalid conninfo
+    q->error = open_error_;
+    defer(q);
+    return;
+  }
+  if (conns_.empty() && !mayOpen() && cap_->open.load() >= cap_->max) {
+    loop_->disarm(&retry_timer_);
+    loop_->armAfter(&retry_timer_, kCapRetryMs);
+  }
+  q->next = nullptr;
+  if (wait_tail_) {
+    wait_tail_->next = q;
+  } else {
+    wait_head_ = q;
+  }
+  wait_tail_ = q;
+}
+
+void PgPool::cancel(PgQuery* q) {
+  // Still waiting for a connection: drop it.
+  for (PgQuery** p = &wait_head_; *p; p = &(*p)->next) {
+    if (*p == q) {
+      *p = q->next;
+      if (wait_tail_ == q) {
+        wait_tail_ = nullptr;
+        for (PgQuery* x = wait_head_; x; x = x->next) wait_tail_ = x;
+      }
+      delete q;
+      return;
+    }
+  }
+  for (size_t i = 0; i < deferred_.size(); ++i) {
+    if (deferred_[i] == q) {
+      deferred_.erase(deferred_.begin() + static_cast<long>(i));
+      delete q;
+      return;
+    }
+  }
+  q->abandoned = true;  // on a connection: its results are read, then dropped
+}
+
+void PgPool::complete(PgQuery* q) {
+  if (!q->abandoned && q->done) q->done(q);
+  if (q->result) PQclear(q->result);
+  delete q;
+}
+
+void PgPool::defer(PgQuery* q) {
+  deferred_.push_back(q);
+  if (!deferred_timer_.armed()) loop_->armAfter(&deferred_timer_, 0);
+}
+
+void PgPool::deferLease(PgLease* l) {
+  deferred_leases_.push_back(l);
+  if (!deferred_timer_.armed()) loop_->armAfter(&deferred_timer_, 0);
+}
+
+void PgPool::onDeferred(net::Timer* t) {
+  auto* p = static_cast<PgPool*>(t->data);
+  std::vector<PgQuery*> qs;
+  qs.swap(p->deferred_);
+  std::vector<PgLease*> ls;
+  ls.swap(p->deferred_leases_);
+  p->graveyard_.clear();
+  for (PgQuery* q : qs) p->complete(q);
+  for (PgLease* l : ls) {
+    l->waiting = false;
+    l->ready(l);
+  }
+}
+
+void PgPool::lease(PgLease* l) {
+  l->conn = nullptr;
+  l->error.clear();
+  for (auto& c : conns_) {
+    if (!c->exclusive && !c->reserved && c->ready() && c->load() == 0) {
+      c->exclusive = true;
+      c->holder = l;
+      l->conn = c.get();
+      l->waiting = true;
+      deferLease(l);
+      return;
+    }
+  }
+  l->next = nullptr;
+  l->waiting = true;
+  if (lease_tail_) {
+    lease_tail_->next = l;
+  } else {
+    lease_head_ = l;
+  }
+  lease_tail_ = l;
+  if (mayOpen()) {
+    open_error_.clear();
+    if (PgConn* c = openConn()) {
+      c->reserved = true;  // once connected, connIdle hands it over
+    } else if (conns_.empty()) {
+      lease_head_ = l->next;
+      if (!lease_head_) lease_tail_ = nullptr;
+      l->error = open_error_.empty() ? "db error: connection failed" : open_error_;
+      deferLease(l);
+    }
+  } else {
+    PgConn* drain = nullptr;
+    for (auto& c : conns_) {
+      if (c->exclusive) continue;
+      if (c->reserved) return;  // one already drains for the waiting leases
+      if (!drain || c->load() < drain->load()) drain = c.get();
+    }
+    if (drain) drain->reserved = true;
+  }
+}
+
+void PgPool::cancelLease(PgLease* l) {
+  for (size_t i = 0; i < deferred_leases_.size(); ++i) {
+    if (deferred_leases_[i] == l) {
+      deferred_leases_.erase(deferred_leases_.begin() + static_cast<long>(i));
+      l->waiting = false;
+      if (l->conn) release(l);
+      return;
+    }
+  }
+  for (PgLease** p = &lease_head_; *p; p = &(*p)->next) {
+    if (*p == l) {
+      *p = l->next;
+      if (lease_tail_ == l) {
+        lease_tail_ = nullptr;
+        for (PgLease* x = lease_head_; x; x = x->next) lease_tail_ = x;
+      }
+      l->waiting = false;
+      return;
+    }
+  }
+}
+
+void PgPool::release(PgLease* l) {
+  PgConn* c = l->conn;
+  l->conn = nullptr;
+  if (!c) return;
+  c->exclusive = false;
+  c->holder = nullptr;
+  if (c->load() == 0) connIdle(c);
+}
+
+void PgPool::discard(PgLease* l) {
+  PgConn* c = l->conn;
+  l->conn = nullptr;
+  if (c) connBroken(c, "db error: connection dropped");
+}
+
+// A connection with nothing in flight: a waiting lease takes it first.
+void PgPool::connIdle(PgConn* c) {
+  if (c->exclusive) return;
+  if (lease_head_ && c->ready()) {
+    PgLease* l = lease_head_;
+    lease_head_ = l->next;
+    if (!lease_head_) lease_tail_ = nullptr;
+    c->reserved = false;
+    c->exclusive = true;
+    c->holder = l;
+    l->conn = c;
+    l->waiting = false;
+    l->ready(l);
+    return;
+  }
+  c->reserved = false;
+  dispatchWaiting();
+}
+
+void PgPool::connReady(PgConn* c) {
+  if (c->load() == 0) connIdle(c);
+  dispatchWaiting();
+}
+
+void PgPool::dispatchWaiting() {
+  while (PgQuery* q = wait_head_) {
+    PgConn* c = pickConn();
+    if (!c) break;
+    wait_head_ = q->next;
+    if (!wait_head_) wait_tail_ = nullptr;
+    c->enqueue(q);
+  }
+  if (wait_head_ && conns_.empty()) {
+    loop_->disarm(&retry_timer_);
+    loop_->armAfter(&retry_timer_, kCapRetryMs);
+  }
+}
+
+void PgPool::connBroken(PgConn* c, const std::string& message) {
+  std::vector<PgQuery*> failed;
+  c->abandonAll(message, &failed);
+  bool was_reserved = c->reserved;
+  if (c->holder) c->holder->conn = nullptr;  // the transaction's next query fails
+  c->holder = nullptr;
+  c->close();
+  remove(c);
+  for (PgQuery* q : failed) complete(q);
+  // A lease waiting on the broken connection's drain (or open) tries again;
+  // with no connection possible it fails.
+  if (was_reserved && lease_head_) {
+    PgLease* l = lease_head_;
+    if (!mayOpen() && conns_.empty()) {
+      lease_head_ = l->next;
+      if (!lease_head_) lease_tail_ = nullptr;
+      l->error = message;
+      l->waiting = false;
+      l->ready(l);
+    } else {
+      lease_head_ = l->next;
+      if (!lease_head_) lease_tail_ = nullptr;
+      lease(l);
+    }
+  }
+  // Queries waiting for a connection that can no longer come fail too.
+  if (conns_.empty() && !failed.empty()) {
+    while (PgQuery* q = wait_head_) {
+      wait_head_ = q->next;
+      q->next = nullptr;
+      q->error = message;
+      complete(q);
+    }
+    wait_tail_ = nullptr;
+  } else {
+    dispatchWaiting();
+  }
+}
+
+void PgPool::remove(PgConn* c) {
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    if (conns_[i].get() == c) {
+      conns_[i]->exclusive = false;
+      graveyard_.push_back(std::move(conns_[i]));  // a member of it may still be running
+      conns_.erase(conns_.begin() + static_cast<long>(i));
+      cap_->open.fetch_sub(1);
+      if (!deferred_timer_.armed()) loop_->armAfter(&deferred_timer_, 0);
+      return;
+    }
+  }
+}
+
+}  // namespace rover::db
