@@ -11,6 +11,8 @@ PACKAGES=(
   libssl-dev                 # libcrypto: SHA-256 of idempotency fingerprints (§12)
   libcurl4-openssl-dev       # rover.http (runtime-modules.md §5): libcurl's multi interface
   libsqlite3-dev             # rover.db's embedded engine (runtime-modules.md §9)
+  libpq-dev                  # rover.db on PostgreSQL (§9)
+  postgresql                 # tests and bench/db.py start private clusters (initdb, pg_ctl)
   libgtest-dev libbenchmark-dev
   python3 curl
 )
