@@ -29,4 +29,22 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The postgresql package would create and start a system cluster: the tests
+# start private ones, so no main cluster is made and no service is started
+# while packages install (policy-rc.d refuses every start).
+if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+  $SUDO mkdir -p /etc/postgresql-common
+  grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf ||
+    echo 'create_main_cluster = false' | $SUDO tee -a /etc/postgresql-common/createcluster.conf >/dev/null
+fi
+policy_added=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  policy_added=1
+fi
+status=0
+$SUDO apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold \
+  "${missing[@]}" || status=$?
+[ -n "$policy_added" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+exit $status
