@@ -20,6 +20,8 @@ bool parseInt(std::string_view text, int64_t* out) {
 const char* usageText() {
   return "Usage: rover <app.lua> [options] [-- args...]\n"
          "       rover run <app.lua> [options] [-- args...]\n"
+         "       rover db migrate | rollback [--steps N] | status | reset --force\n"
+         "                [--url URL | --path FILE]   (rover db --help)\n"
          "\n"
          "Options:\n"
          "  --port N       listen on port N (overrides config `port`)\n"

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "app/cli.h"
+#include "app/db_cli.h"
 #include "app/worker.h"
 #include "client/http_client.h"
 #include "core/dotenv.h"
@@ -233,6 +234,15 @@ int runServer(const CliOptions& cli) {
 int main(int argc, char** argv) {
   using namespace rover::app;
   signal(SIGPIPE, SIG_IGN);
+  if (argc >= 2 && std::strcmp(argv[1], "db") == 0) {
+    setvbuf(stdout, nullptr, _IOLBF, 0);
+    try {
+      return runDbCommand(argc, argv);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "❌ Error: %s\n", e.what());
+      return 1;
+    }
+  }
   CliOptions cli;
   std::string error;
   if (!parseCli(argc, argv, &cli, &error)) {

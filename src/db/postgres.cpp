@@ -95,6 +95,7 @@ bool PgConn::start(const std::string& conninfo, std::string* error) {
     return false;
   }
   PQsetnonblocking(pg_, 1);
+  PQsetNoticeProcessor(pg_, [](void*, const char*) {}, nullptr);  // NOTICEs are not errors
   pollConnect();
   return true;
 }

@@ -316,6 +316,7 @@ PGconn* blockingConn(PgHandle* h, std::string* error) {
       PQfinish(c);
       return nullptr;
     }
+    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);  // NOTICEs are not errors
     h->blocking = c;
   }
   return h->blocking;

@@ -221,7 +221,8 @@ if B then
   PG_TX_MT.__index = index_with_tables(PG_TX)
   M.schema = B.schema
   M.guard = B.guard
-  for _, name in ipairs { "count", "sum", "avg", "min", "max", "null", "column" } do
+  -- run_migrations(db, files, command, opts): the runner `rover db` uses.
+  for _, name in ipairs { "count", "sum", "avg", "min", "max", "null", "column", "run_migrations" } do
     M[name] = B[name]
   end
 end
