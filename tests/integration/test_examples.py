@@ -1,7 +1,10 @@
 """Every example app loads: it starts with --port 0 and answers the first
 plain-GET curl command of its header comment with a 2xx response."""
 
+import os
 import re
+import shutil
+import tempfile
 import unittest
 
 from harness import EXAMPLES_DIR, RoverServer
@@ -76,6 +79,43 @@ class ExamplesTest(unittest.TestCase):
             self.assertEqual(statuses, [400, 400, 400, 400, 429])
         finally:
             server.stop()
+
+    def test_crud_example(self):
+        """examples/crud: the migration applied at startup, create / list with
+        filters / update / group by / delete, a body the schema rejects."""
+        tmp = tempfile.mkdtemp(prefix="rover-crud-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        server = RoverServer(str(EXAMPLES_DIR / "crud" / "app.lua"), cwd=tmp,
+                             env={"CRUD_DB": os.path.join(tmp, "books.sqlite")})
+        json_h = {"Content-Type": "application/json"}
+        try:
+            server.start()
+            r = server.request("POST", "/books", headers=json_h,
+                               body=b'{"title":"Dune","author":"Frank Herbert","year":1965}')
+            self.assertEqual(r.status, 201, r)
+            book = r.json()
+            self.assertEqual(book["title"], "Dune")
+            server.request("POST", "/books", headers=json_h,
+                           body=b'{"title":"Emma","author":"Jane Austen","year":1815}')
+            r = server.get("/books?after=1900")
+            self.assertEqual([b["title"] for b in r.json()["books"]], ["Dune"])
+            self.assertEqual(r.json()["total"], 1)
+            r = server.request("PATCH", "/books/%d" % book["id"], headers=json_h,
+                               body=b'{"year":1966}')
+            self.assertEqual(r.json()["year"], 1966)
+            r = server.request("POST", "/books", headers=json_h, body=b'{"year":"x"}')
+            self.assertEqual(r.status, 400)
+            self.assertEqual(sorted(e["field"] for e in r.json()["errors"]),
+                             ["author", "title", "year"])
+            self.assertEqual(server.get("/authors").json(),
+                             [{"author": "Frank Herbert", "books": 1},
+                              {"author": "Jane Austen", "books": 1}])
+            self.assertEqual(server.request("DELETE", "/books/%d" % book["id"]).status, 204)
+            self.assertEqual(server.get("/books/%d" % book["id"]).status, 404)
+            self.assertEqual(server.stderr.text(), "")
+        finally:
+            server.stop()
+        self.assertTrue(os.path.exists(os.path.join(tmp, "books.sqlite")))
 
     def test_frontend_example(self):
         """examples/frontend: the page from a static mount, SSE, an upload."""
