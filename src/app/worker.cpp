@@ -122,7 +122,12 @@ void Worker::onInbox() {
   std::vector<std::unique_ptr<net::InboxMessage>> msgs;
   loop_->inbox().drain(&msgs);
   for (auto& m : msgs) {
-    if (m->kind == kMsgStop) beginDrain();
+    if (m->kind == kMsgStop) {
+      beginDrain();
+    } else if (m->kind == net::kMsgCall) {
+      auto* call = static_cast<net::CallMessage*>(m.get());
+      call->run(call);
+    }
   }
 }
 

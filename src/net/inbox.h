@@ -15,6 +15,14 @@ struct InboxMessage {  // base of every message; owned by the inbox until draine
   int kind = 0;
 };
 
+// A message that carries its own handler: run(this) on the owning loop's
+// thread when drained (work finished on another thread, e.g. a DNS lookup).
+inline constexpr int kMsgCall = -1;
+struct CallMessage : InboxMessage {
+  CallMessage() { kind = kMsgCall; }
+  void (*run)(CallMessage*) = nullptr;
+};
+
 class Inbox {
  public:
   // Creates a non-blocking, close-on-exec eventfd; throws std::runtime_error on failure.
