@@ -81,7 +81,14 @@ class PgConn {
   PgQuery* queued_head_ = nullptr;
   PgQuery* queued_tail_ = nullptr;
   size_t queued_count_ = 0;
-  std::unordered_map<std::string, std::string> stmts_;  // SQL -> name
+  // SQL -> its prepared statement. `parsed` once the server confirmed the
+  // Parse; until then other queries of that SQL run unnamed (see send()).
+  struct Statement {
+    std::string name;
+    bool parsed = false;
+  };
+  std::unordered_map<std::string, Statement> stmts_;
+  uint64_t stmt_serial_ = 0;  // names are never reused (see send())
 };
 
 bool PgConn::start(const std::string& conninfo, std::string* error) {
@@ -191,17 +198,23 @@ bool PgConn::send(PgQuery* q) {
   q->stmt.clear();
   auto it = stmts_.find(q->sql);
   int ok;
-  if (it != stmts_.end()) {
-    q->stmt = it->second;
+  if (it != stmts_.end() && it->second.parsed) {
+    q->stmt = it->second.name;
     q->stage = 1;
     ok = PQsendQueryPrepared(pg_, q->stmt.c_str(), n, values.data(), nullptr, nullptr, 0);
-  } else if (stmts_.size() < kMaxStatements) {
-    q->stmt = "r" + std::to_string(stmts_.size() + 1);
+  } else if (it == stmts_.end() && stmts_.size() < kMaxStatements) {
+    // A serial, not the cache's size: a name whose Parse failed may still be
+    // in flight, and one taken again would meet "already exists" or, worse,
+    // run the other statement.
+    q->stmt = "r" + std::to_string(++stmt_serial_);
     q->prepare = true;
     ok = PQsendPrepare(pg_, q->stmt.c_str(), q->sql.c_str(), n, nullptr) &&
          PQsendQueryPrepared(pg_, q->stmt.c_str(), n, values.data(), nullptr, nullptr, 0);
-    stmts_.emplace(q->sql, q->stmt);  // later queries pipelined behind it use the name
+    stmts_.emplace(q->sql, Statement{q->stmt, false});
   } else {
+    // The cache is full, or this SQL's Parse is still in flight: had we used
+    // its name, a failing Parse would give us "prepared statement does not
+    // exist" instead of the engine's own error for this SQL.
     q->stage = 1;
     ok = PQsendQueryParams(pg_, q->sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
   }
@@ -240,10 +253,13 @@ void PgConn::readResults() {
     PGresult* r = PQgetResult(pg_);
     if (q->stage == 0) {  // the Parse
       if (r) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        auto it = stmts_.find(q->sql);
+        bool ours = it != stmts_.end() && it->second.name == q->stmt;
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+          if (ours) it->second.parsed = true;
+        } else {
           q->error = resultError(r);
-          auto it = stmts_.find(q->sql);
-          if (it != stmts_.end() && it->second == q->stmt) stmts_.erase(it);
+          if (ours) stmts_.erase(it);
         }
         PQclear(r);
       } else {
