@@ -320,6 +320,9 @@ function api.bad.refused.get() return refused:query("SELECT 1 AS a") end
 function api.bad.tx_unreachable.get()
   return unreachable:transaction(function(tx) return tx:query("SELECT 1 AS a") end)
 end
+function api.bad.tx_refused.get()
+  return refused:transaction(function(tx) return tx:query("SELECT 1 AS a") end)
+end
 function api.bad.caught.get()
   local ok, err = pcall(db.query, db, "SELECT * FROM nope")
   return { ok = ok, err = err }

@@ -332,8 +332,8 @@ class DirectSqlTest(PgCase):
         self.assertEqual(self.get_json("/ping")["worker"], 1)
 
     def test_a_database_the_server_refuses_raises_connection_failed(self):
-        for _ in range(2):
-            r = self.get("/bad/refused")
+        for route in ("/bad/refused", "/bad/refused", "/bad/tx_refused", "/bad/tx_refused"):
+            r = self.get(route)
             self.assertEqual(r.status, 500, r)
             self.assertRegex(r.json()["error"], POSITION + re.escape(
                 "db error: connection failed: ") + '.*database "nope_db" does not exist')
