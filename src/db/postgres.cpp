@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -28,6 +29,16 @@ std::string trimmed(const char* msg) {
   std::string s = msg ? msg : "";
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s.empty() ? "unknown error" : s;
+}
+
+// The server refused to run a prepared statement whose result columns changed
+// since its Parse (ALTER TABLE under a cached `SELECT *`: "cached plan must
+// not change result type"). Nothing ran; the SQL prepared again would work.
+bool staleStatement(const PGresult* r) {
+  const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  const char* where = PQresultErrorField(r, PG_DIAG_SOURCE_FUNCTION);
+  return state && where && std::strcmp(state, "0A000") == 0 &&
+         std::strcmp(where, "RevalidateCachedQuery") == 0;
 }
 
 std::string resultError(const PGresult* r) {
@@ -61,6 +72,7 @@ class PgConn {
   bool send(PgQuery* q);
   void flush();
   void readResults();
+  void forget(const PgQuery* q);
   void fail(const std::string& message);
 
  public:
@@ -279,7 +291,16 @@ void PgConn::readResults() {
           continue;
         }
       } else if (q->error.empty()) {
-        q->error = st == PGRES_PIPELINE_ABORTED ? "db error: pipeline aborted" : resultError(r);
+        if (st != PGRES_PIPELINE_ABORTED && staleStatement(r)) {
+          forget(q);
+          // Outside a transaction the query is its own (it failed whole):
+          // prepared again, it runs once more. Inside one the error aborted
+          // the transaction, so it is raised.
+          q->again = !exclusive && !q->retried && !q->abandoned;
+        }
+        if (!q->again) {
+          q->error = st == PGRES_PIPELINE_ABORTED ? "db error: pipeline aborted" : resultError(r);
+        }
       }
       PQclear(r);
       continue;
@@ -293,11 +314,26 @@ void PgConn::readResults() {
     if (!head_) tail_ = nullptr;
     --inflight_;
     q->next = nullptr;
+    if (q->again) {
+      q->again = false;
+      q->retried = true;
+      if (!send(q)) return;
+      flush();
+      if (!pg_) return;
+      continue;
+    }
     q->conn = nullptr;
     pool_->complete(q);
     if (!pg_) return;  // complete() may have led to close
   }
   if (pg_ && inflight_ == 0 && queued_count_ == 0) pool_->connIdle(this);
+}
+
+// Drops q's statement from the cache (the next use prepares it again under a
+// new name; the stale one stays on the server until the connection closes).
+void PgConn::forget(const PgQuery* q) {
+  auto it = stmts_.find(q->sql);
+  if (it != stmts_.end() && it->second.name == q->stmt) stmts_.erase(it);
 }
 
 void PgConn::abandonAll(const std::string& message, std::vector<PgQuery*>* failed) {

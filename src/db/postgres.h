@@ -48,6 +48,8 @@ struct PgQuery {
   uint8_t stage = 0;
   bool prepare = false;  // a Parse for `stmt` goes first
   bool abandoned = false;
+  bool again = false;  // sent once more after its Sync (a stale prepared statement)
+  bool retried = false;
 };
 
 // A connection held by one coroutine for a transaction: no other query is
