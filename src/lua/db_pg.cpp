@@ -163,11 +163,23 @@ void pushValue(lua_State* L, const PGresult* r, int row, int col) {
   }
 }
 
+// db:exec's count: the rows a command wrote. PQcmdTuples also counts the rows
+// a SELECT (or FETCH, MOVE, CREATE TABLE AS) read or moved over; those affect
+// none, as SQLite's count says for the same statements.
+double affectedRows(PGresult* r) {
+  const char* tag = PQcmdStatus(r);
+  bool writes = false;
+  for (const char* verb : {"INSERT ", "UPDATE ", "DELETE ", "MERGE ", "COPY "}) {
+    if (std::strncmp(tag, verb, std::strlen(verb)) == 0) writes = true;
+  }
+  const char* n = PQcmdTuples(r);
+  return writes && n && *n ? std::strtod(n, nullptr) : 0.0;
+}
+
 // Rows as an array of tables (NULL: the key is absent), or the affected count.
 void pushOutcome(lua_State* L, const PGresult* r, bool rows) {
   if (!rows) {
-    const char* n = PQcmdTuples(const_cast<PGresult*>(r));
-    lua_pushnumber(L, n && *n ? std::strtod(n, nullptr) : 0.0);
+    lua_pushnumber(L, affectedRows(const_cast<PGresult*>(r)));
     return;
   }
   int nrows = PQntuples(r), ncols = PQnfields(r);
