@@ -49,6 +49,7 @@ struct PgHandle {
   db::PgPool* pool;       // owned; nullptr without a loop (the CLI)
   std::string* conninfo;  // owned
   PGconn* blocking;       // load time and the CLI: one blocking connection
+  net::Timer* closer;     // owned; closes `blocking` once the loop runs (nullptr without a loop)
 };
 
 struct PgTx;
@@ -314,8 +315,17 @@ std::string trimmed(const char* msg) {
   return s;
 }
 
+void closeBlocking(net::Timer* t) {
+  auto* h = static_cast<PgHandle*>(t->data);
+  if (h->blocking) PQfinish(h->blocking);
+  h->blocking = nullptr;
+}
+
 // Load time and the CLI (no task to suspend, not the request path): one
-// blocking connection, opened on first use, closed once the loop takes over.
+// blocking connection, opened on first use, closed once the loop takes over
+// (a timer due at once fires on the loop's first turn: a worker whose
+// handlers never use the database must not keep a server connection, outside
+// max_connections, for its whole life).
 PGconn* blockingConn(PgHandle* h, std::string* error) {
   if (h->blocking && PQstatus(h->blocking) != CONNECTION_OK) {
     PQfinish(h->blocking);
@@ -329,6 +339,7 @@ PGconn* blockingConn(PgHandle* h, std::string* error) {
       return nullptr;
     }
     h->blocking = c;
+    if (h->closer && !h->closer->armed()) h->vm->loop()->armAfter(h->closer, 0);
   }
   return h->blocking;
 }
@@ -522,10 +533,16 @@ int luaPgPool(lua_State* L) {
   h->pool = nullptr;
   h->conninfo = nullptr;
   h->blocking = nullptr;
+  h->closer = nullptr;
   luaL_getmetatable(L, kPoolMeta);
   lua_setmetatable(L, -2);
   h->conninfo = new std::string(conninfo, len);
-  if (vm->loop()) h->pool = new db::PgPool(vm->loop(), *h->conninfo, size, max);
+  if (vm->loop()) {
+    h->pool = new db::PgPool(vm->loop(), *h->conninfo, size, max);
+    h->closer = new net::Timer;
+    h->closer->fire = closeBlocking;
+    h->closer->data = h;
+  }
   return 1;
 }
 
@@ -537,6 +554,11 @@ int poolGc(lua_State* L) {
   h->conninfo = nullptr;
   if (h->blocking) PQfinish(h->blocking);
   h->blocking = nullptr;
+  if (h->closer) {
+    h->vm->loop()->disarm(h->closer);
+    delete h->closer;
+    h->closer = nullptr;
+  }
   return 0;
 }
 
