@@ -73,6 +73,7 @@ class PgConn {
   void flush();
   void readResults();
   void forget(const PgQuery* q);
+  void connectFailed(const std::string& message);
   void fail(const std::string& message);
 
  public:
@@ -86,6 +87,8 @@ class PgConn {
   int fd_ = -1;
   uint32_t events_ = 0;
   bool ready_ = false;
+  bool starting_ = false;
+  std::string start_error_;
   // Sent, awaiting results (in order); queued while connecting.
   PgQuery* head_ = nullptr;
   PgQuery* tail_ = nullptr;
@@ -114,8 +117,22 @@ bool PgConn::start(const std::string& conninfo, std::string* error) {
     return false;
   }
   PQsetnonblocking(pg_, 1);
+  starting_ = true;  // a failure in this first poll is start()'s to report
   pollConnect();
+  starting_ = false;
+  if (!start_error_.empty()) {
+    *error = std::move(start_error_);
+    return false;
+  }
   return true;
+}
+
+void PgConn::connectFailed(const std::string& message) {
+  if (starting_) {
+    start_error_ = message;
+  } else {
+    fail(message);
+  }
 }
 
 void PgConn::watch(uint32_t events) {
@@ -162,7 +179,7 @@ void PgConn::pollConnect() {
       return;
     case PGRES_POLLING_OK:
       if (PQenterPipelineMode(pg_) != 1) {
-        fail("db error: connection failed: " + trimmed(PQerrorMessage(pg_)));
+        connectFailed("db error: connection failed: " + trimmed(PQerrorMessage(pg_)));
         return;
       }
       ready_ = true;
@@ -178,7 +195,7 @@ void PgConn::pollConnect() {
       if (pg_) pool_->connReady(this);
       return;
     default:
-      fail("db error: connection failed: " + trimmed(PQerrorMessage(pg_)));
+      connectFailed("db error: connection failed: " + trimmed(PQerrorMessage(pg_)));
   }
 }
 
@@ -403,6 +420,9 @@ bool PgPool::mayOpen() const {
   return static_cast<int>(conns_.size()) < size_ && cap_->open.load() < cap_->max;
 }
 
+// A failure at once (an invalid conninfo, a socket that does not exist) is
+// left in open_error_ and handled by connBroken, which never opens another
+// connection itself (that would recurse).
 PgConn* PgPool::openConn() {
   if (cap_->open.fetch_add(1) >= cap_->max) {
     cap_->open.fetch_sub(1);
@@ -546,14 +566,9 @@ void PgPool::lease(PgLease* l) {
   lease_tail_ = l;
   if (mayOpen()) {
     open_error_.clear();
-    if (PgConn* c = openConn()) {
-      c->reserved = true;  // once connected, connIdle hands it over
-    } else if (conns_.empty()) {
-      lease_head_ = l->next;
-      if (!lease_head_) lease_tail_ = nullptr;
-      l->error = open_error_.empty() ? "db error: connection failed" : open_error_;
-      deferLease(l);
-    }
+    // Once connected, connIdle hands it over. Failing at once, it fails the
+    // waiting leases (this one too) when no connection of ours is left.
+    if (PgConn* c = openConn()) c->reserved = true;
   } else {
     PgConn* drain = nullptr;
     for (auto& c : conns_) {
@@ -640,43 +655,52 @@ void PgPool::dispatchWaiting() {
   }
 }
 
+void PgPool::failWaiting(const std::string& message) {
+  while (PgQuery* q = wait_head_) {
+    wait_head_ = q->next;
+    q->next = nullptr;
+    q->error = message;
+    defer(q);
+  }
+  wait_tail_ = nullptr;
+  while (PgLease* l = lease_head_) {
+    lease_head_ = l->next;
+    l->next = nullptr;
+    l->conn = nullptr;
+    l->error = message;
+    deferLease(l);
+  }
+  lease_tail_ = nullptr;
+}
+
 void PgPool::connBroken(PgConn* c, const std::string& message) {
   std::vector<PgQuery*> failed;
   c->abandonAll(message, &failed);
+  bool connected = c->ready();
   bool was_reserved = c->reserved;
   if (c->holder) c->holder->conn = nullptr;  // the transaction's next query fails
   c->holder = nullptr;
   c->close();
   remove(c);
   for (PgQuery* q : failed) complete(q);
-  // A lease waiting on the broken connection's drain (or open) tries again;
-  // with no connection possible it fails.
+  if (!connected) {
+    // It never connected (the database cannot be reached, or refused us):
+    // what waits for a connection fails with the reason, unless another
+    // connection of ours is left to serve it once ready or idle. Opening
+    // another one here would try again forever (or recurse, for a failure
+    // reported at once).
+    if (conns_.empty()) failWaiting(message);
+    return;
+  }
+  // A connection that worked broke: a lease waiting on its drain tries
+  // again, waiting queries get another connection.
   if (was_reserved && lease_head_) {
     PgLease* l = lease_head_;
-    if (!mayOpen() && conns_.empty()) {
-      lease_head_ = l->next;
-      if (!lease_head_) lease_tail_ = nullptr;
-      l->error = message;
-      l->waiting = false;
-      l->ready(l);
-    } else {
-      lease_head_ = l->next;
-      if (!lease_head_) lease_tail_ = nullptr;
-      lease(l);
-    }
+    lease_head_ = l->next;
+    if (!lease_head_) lease_tail_ = nullptr;
+    lease(l);
   }
-  // Queries waiting for a connection that can no longer come fail too.
-  if (conns_.empty() && !failed.empty()) {
-    while (PgQuery* q = wait_head_) {
-      wait_head_ = q->next;
-      q->next = nullptr;
-      q->error = message;
-      complete(q);
-    }
-    wait_tail_ = nullptr;
-  } else {
-    dispatchWaiting();
-  }
+  dispatchWaiting();
 }
 
 void PgPool::remove(PgConn* c) {

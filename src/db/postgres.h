@@ -104,6 +104,7 @@ class PgPool {
   void connBroken(PgConn* c, const std::string& message);
   void connReady(PgConn* c);
   void connIdle(PgConn* c);
+  void failWaiting(const std::string& message);
   void complete(PgQuery* q);
   void defer(PgQuery* q);
   void deferLease(PgLease* l);
