@@ -1,6 +1,8 @@
 #include "db/postgres.h"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <map>
@@ -24,6 +26,18 @@ std::shared_ptr<PgCap> capFor(const std::string& conninfo, int max) {
   }
   return c;
 }
+
+}  // namespace
+
+void PgCap::wakeOthers(int self) {
+  std::lock_guard<std::mutex> lock(mu);
+  uint64_t one = 1;
+  for (int fd : wake_fds) {
+    if (fd != self) (void)!::write(fd, &one, sizeof one);
+  }
+}
+
+namespace {
 
 std::string trimmed(const char* msg) {
   std::string s = msg ? msg : "";
@@ -397,11 +411,38 @@ PgPool::PgPool(net::Loop* loop, std::string conninfo, int size, int max_connecti
   deferred_timer_.data = this;
   retry_timer_.fire = [](net::Timer* t) { static_cast<PgPool*>(t->data)->dispatchWaiting(); };
   retry_timer_.data = this;
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ >= 0) {
+    wake_ = new net::IoWatch;
+    wake_->ready = &PgPool::onWake;
+    wake_->data = this;
+    wake_->fd = wake_fd_;
+    loop_->reactor().add(wake_fd_, EPOLLIN, wake_);
+    std::lock_guard<std::mutex> lock(cap_->mu);
+    cap_->wake_fds.push_back(wake_fd_);
+  }
 }
 
 PgPool::~PgPool() {
   loop_->disarm(&deferred_timer_);
   loop_->disarm(&retry_timer_);
+  if (starving_) cap_->starving.fetch_sub(1);
+  if (wake_) {
+    {
+      std::lock_guard<std::mutex> lock(cap_->mu);
+      auto& fds = cap_->wake_fds;
+      for (size_t i = 0; i < fds.size(); ++i) {
+        if (fds[i] == wake_fd_) {
+          fds.erase(fds.begin() + static_cast<long>(i));
+          break;
+        }
+      }
+    }
+    loop_->reactor().remove(wake_fd_);
+    wake_->fd = -1;
+    loop_->retire(std::unique_ptr<net::IoWatch>(wake_));
+    ::close(wake_fd_);
+  }
   for (auto& c : conns_) {
     std::vector<PgQuery*> dropped;
     c->abandonAll("", &dropped);
@@ -437,6 +478,7 @@ PgConn* PgPool::openConn() {
     connBroken(raw, error);
     return nullptr;
   }
+  updateStarving();
   return raw;
 }
 
@@ -477,10 +519,6 @@ void PgPool::submit(PgQuery* q, PgLease* lease) {
     defer(q);
     return;
   }
-  if (conns_.empty() && !mayOpen() && cap_->open.load() >= cap_->max) {
-    loop_->disarm(&retry_timer_);
-    loop_->armAfter(&retry_timer_, kCapRetryMs);
-  }
   q->next = nullptr;
   if (wait_tail_) {
     wait_tail_->next = q;
@@ -488,6 +526,7 @@ void PgPool::submit(PgQuery* q, PgLease* lease) {
     wait_head_ = q;
   }
   wait_tail_ = q;
+  updateStarving();
 }
 
 void PgPool::cancel(PgQuery* q) {
@@ -500,6 +539,7 @@ void PgPool::cancel(PgQuery* q) {
         for (PgQuery* x = wait_head_; x; x = x->next) wait_tail_ = x;
       }
       delete q;
+      updateStarving();
       return;
     }
   }
@@ -564,20 +604,32 @@ void PgPool::lease(PgLease* l) {
     lease_head_ = l;
   }
   lease_tail_ = l;
-  if (mayOpen()) {
+  reserveForLeases();
+  updateStarving();  // no connection at all: wait for the cap (retry timer)
+}
+
+// Each waiting lease gets a connection opened for it while the pool and the
+// cap allow; past that, one of ours drains for them (it takes no new
+// queries) and goes to the first once idle. A connection failing at once
+// fails the waiting leases when no connection of ours is left (connBroken).
+void PgPool::reserveForLeases() {
+  size_t waiting = 0, reserved = 0;
+  for (PgLease* l = lease_head_; l; l = l->next) ++waiting;
+  for (auto& c : conns_) reserved += c->reserved ? 1 : 0;
+  while (reserved < waiting && mayOpen()) {
     open_error_.clear();
-    // Once connected, connIdle hands it over. Failing at once, it fails the
-    // waiting leases (this one too) when no connection of ours is left.
-    if (PgConn* c = openConn()) c->reserved = true;
-  } else {
-    PgConn* drain = nullptr;
-    for (auto& c : conns_) {
-      if (c->exclusive) continue;
-      if (c->reserved) return;  // one already drains for the waiting leases
-      if (!drain || c->load() < drain->load()) drain = c.get();
-    }
-    if (drain) drain->reserved = true;
+    PgConn* c = openConn();
+    if (!c) return;
+    c->reserved = true;
+    ++reserved;
   }
+  if (reserved > 0 || waiting == 0) return;
+  PgConn* drain = nullptr;
+  for (auto& c : conns_) {
+    if (c->exclusive) continue;
+    if (!drain || c->load() < drain->load()) drain = c.get();
+  }
+  if (drain) drain->reserved = true;
 }
 
 void PgPool::cancelLease(PgLease* l) {
@@ -597,6 +649,7 @@ void PgPool::cancelLease(PgLease* l) {
         for (PgLease* x = lease_head_; x; x = x->next) lease_tail_ = x;
       }
       l->waiting = false;
+      updateStarving();
       return;
     }
   }
@@ -617,7 +670,9 @@ void PgPool::discard(PgLease* l) {
   if (c) connBroken(c, "db error: connection dropped");
 }
 
-// A connection with nothing in flight: a waiting lease takes it first.
+// A connection with nothing in flight: a waiting lease takes it first, then
+// the waiting queries. Still idle while another pool starves at the cap, it
+// is closed, so that pool can open one.
 void PgPool::connIdle(PgConn* c) {
   if (c->exclusive) return;
   if (lease_head_ && c->ready()) {
@@ -634,6 +689,7 @@ void PgPool::connIdle(PgConn* c) {
   }
   c->reserved = false;
   dispatchWaiting();
+  if (cap_->starving.load() > 0 && !starving_) closeIdle();
 }
 
 void PgPool::connReady(PgConn* c) {
@@ -642,6 +698,7 @@ void PgPool::connReady(PgConn* c) {
 }
 
 void PgPool::dispatchWaiting() {
+  reserveForLeases();  // leases that came at the cap, or lost their connection
   while (PgQuery* q = wait_head_) {
     PgConn* c = pickConn();
     if (!c) break;
@@ -649,10 +706,42 @@ void PgPool::dispatchWaiting() {
     if (!wait_head_) wait_tail_ = nullptr;
     c->enqueue(q);
   }
-  if (wait_head_ && conns_.empty()) {
-    loop_->disarm(&retry_timer_);
-    loop_->armAfter(&retry_timer_, kCapRetryMs);
+  updateStarving();
+}
+
+// Starving: work waits and the pool has no connection (so the cap was
+// reached: it would have opened one). The retry timer polls the cap; the
+// first time, the other pools are told to give their idle connections back.
+void PgPool::updateStarving() {
+  bool starving = conns_.empty() && (wait_head_ || lease_head_);
+  if (starving && !retry_timer_.armed()) loop_->armAfter(&retry_timer_, kCapRetryMs);
+  if (starving == starving_) return;
+  starving_ = starving;
+  if (starving) {
+    cap_->starving.fetch_add(1);
+    cap_->wakeOthers(wake_fd_);
+  } else {
+    cap_->starving.fetch_sub(1);
   }
+}
+
+// Closes the connections with nothing in flight and nobody waiting for them.
+void PgPool::closeIdle() {
+  for (size_t i = conns_.size(); i-- > 0;) {
+    PgConn* c = conns_[i].get();
+    if (c->ready() && !c->exclusive && !c->reserved && c->load() == 0) {
+      c->close();
+      remove(c);
+    }
+  }
+}
+
+void PgPool::onWake(net::IoWatch* w, uint32_t) {
+  auto* p = static_cast<PgPool*>(w->data);
+  uint64_t n;
+  while (::read(p->wake_fd_, &n, sizeof n) > 0) {
+  }
+  if (p->cap_->starving.load() > 0 && !p->starving_) p->closeIdle();
 }
 
 void PgPool::failWaiting(const std::string& message) {
@@ -671,13 +760,13 @@ void PgPool::failWaiting(const std::string& message) {
     deferLease(l);
   }
   lease_tail_ = nullptr;
+  updateStarving();
 }
 
 void PgPool::connBroken(PgConn* c, const std::string& message) {
   std::vector<PgQuery*> failed;
   c->abandonAll(message, &failed);
   bool connected = c->ready();
-  bool was_reserved = c->reserved;
   if (c->holder) c->holder->conn = nullptr;  // the transaction's next query fails
   c->holder = nullptr;
   c->close();
@@ -692,14 +781,7 @@ void PgPool::connBroken(PgConn* c, const std::string& message) {
     if (conns_.empty()) failWaiting(message);
     return;
   }
-  // A connection that worked broke: a lease waiting on its drain tries
-  // again, waiting queries get another connection.
-  if (was_reserved && lease_head_) {
-    PgLease* l = lease_head_;
-    lease_head_ = l->next;
-    if (!lease_head_) lease_tail_ = nullptr;
-    lease(l);
-  }
+  // A connection that worked broke: a waiting lease or query gets another.
   dispatchWaiting();
 }
 
