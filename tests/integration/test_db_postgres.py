@@ -351,6 +351,62 @@ class DirectSqlTest(PgCase):
             PG.psql("ALTER TABLE alt DROP COLUMN b")
 
 
+def read_only_server(listener):
+    """Answers each connection as a read-only PostgreSQL server would: a
+    startup with AuthenticationOk, ParameterStatus default_transaction_read_only
+    = on, BackendKeyData and ReadyForQuery, then waits for the client to go.
+    With target_session_attrs=read-write, libpq closes it and tries the next host."""
+    def param(name, value):
+        body = name.encode() + b"\0" + value.encode() + b"\0"
+        return b"S" + struct.pack("!I", 4 + len(body)) + body
+
+    def serve(c):
+        with c:
+            try:
+                n = struct.unpack("!I", c.recv(4, socket.MSG_WAITALL))[0]
+                c.recv(n - 4, socket.MSG_WAITALL)
+                c.sendall(b"R" + struct.pack("!II", 8, 0) + param("server_version", "15.0")
+                          + param("default_transaction_read_only", "on")
+                          + param("in_hot_standby", "on")
+                          + b"K" + struct.pack("!III", 12, 4242, 1) + b"Z" + struct.pack("!I", 5) + b"I")
+                while c.recv(4096):
+                    pass
+            except OSError:
+                pass
+
+    while True:
+        try:
+            c, _ = listener.accept()
+        except OSError:
+            return
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+class FailoverTest(PgCase):
+    """A host list: libpq leaves a host that is not what target_session_attrs
+    asks for (a read-only one) and connects to the next, on a new socket
+    (which may well get the same descriptor number)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.listener = socket.socket()
+        cls.listener.bind(("127.0.0.1", 0))
+        cls.listener.listen(16)
+        port = cls.listener.getsockname()[1]
+        threading.Thread(target=read_only_server, args=(cls.listener,), daemon=True).start()
+        cls.addClassCleanup(cls.listener.close)
+        cls.ENV = {"PG_FAILOVER_URL": "postgresql://rover@/postgres?host=127.0.0.1,%s&port=%d,%d"
+                                      "&target_session_attrs=read-write&sslmode=disable"
+                                      "&gssencmode=disable" % (PG.dir, port, PG.port)}
+        super().setUpClass()
+
+    def test_the_next_host_is_reached_when_the_first_is_read_only(self):
+        for _ in range(2):
+            r = self.get("/failover")
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json(), {"rows": [{"a": 1}], "worker": 1})
+
+
 class LoadTimeTest(unittest.TestCase):
     """Statements at load time use a blocking connection: a database that
     cannot be reached fails the start."""
