@@ -154,6 +154,7 @@ void PgConn::watch(uint32_t events) {
   net::Reactor& reactor = pool_->loop_->reactor();
   if (fd != fd_ && watch_) {  // libpq moved to another socket (next host)
     if (fd_ >= 0) reactor.remove(fd_);
+    watch_->fd = -1;  // it may still have events in this batch (net/loop.h)
     pool_->loop_->retire(std::unique_ptr<net::IoWatch>(watch_));
     watch_ = nullptr;
   }
@@ -165,6 +166,14 @@ void PgConn::watch(uint32_t events) {
     fd_ = fd;
     events_ = events;
     reactor.add(fd, events, watch_);
+    return;
+  }
+  if (!ready_) {
+    // Connecting, libpq may have closed its socket for the next host or
+    // address and opened another under the same number: the registration
+    // went with the old socket (modify fails), so it is made again.
+    events_ = events;
+    if (!reactor.modify(fd, events, watch_)) reactor.add(fd, events, watch_);
     return;
   }
   if (events != events_) {
@@ -390,6 +399,7 @@ void PgConn::fail(const std::string& message) { pool_->connBroken(this, message)
 void PgConn::close() {
   if (watch_) {
     if (fd_ >= 0) pool_->loop_->reactor().remove(fd_);
+    watch_->fd = -1;  // it may still have events in this batch (net/loop.h)
     pool_->loop_->retire(std::unique_ptr<net::IoWatch>(watch_));
     watch_ = nullptr;
   }
