@@ -97,9 +97,10 @@ local TRICKY = "it's a ? and ''?'' \\ $1 ? -- not a comment"
 function api.params.get()
   local row = db:query([[SELECT ?::text AS s, ?::int4 AS i, ?::int8 AS big, ?::float8 AS f,
     ?::numeric AS num, ?::bool AS yes, ?::bool AS no, ?::int AS n, ?::text AS tricky,
-    ?::text AS injected, ?::text AS empty, ?::text AS utf8]],
+    ?::text AS injected, ?::text AS empty, ?::text AS utf8, ?::int8 AS big60,
+    ?::int8 AS big62, ?::float8 AS huge]],
     "str", -7, 2 ^ 53, 0.1, 12.25, true, false, nil, TRICKY, "'); DROP TABLE items; --", "",
-    "日本")[1]
+    "日本", 2 ^ 60, -2 ^ 62, 1e300)[1]
   return { row = described(row), tricky_ok = row.tricky == TRICKY }
 end
 
@@ -197,6 +198,28 @@ function api.tx.engine_error.get(ctx)
   return { ok = ok, err = tostring(err), seen = seen }
 end
 
+-- A statement failing inside a transaction, caught there; the function returns.
+-- PostgreSQL has aborted the transaction: its COMMIT rolls back.
+function api.tx.caught_failure.get(ctx)
+  local name = ctx:query().name
+  local ok, err = pcall(db.transaction, db, function(tx)
+    tx:exec("INSERT INTO items (name, qty) VALUES (?, 1)", name)
+    pcall(tx.exec, tx, "INSERT INTO items (name) VALUES (NULL)")
+    return "returned"
+  end)
+  local seen = #db:query("SELECT * FROM items WHERE name = ?", name)
+  return { ok = ok, err = tostring(err), seen = seen }
+end
+
+-- A statement cached on the connection, its table altered (by the test),
+-- then the statement inside a transaction.
+function api.tx.stale.get(ctx)
+  local ok, err = pcall(db.transaction, db, function(tx)
+    return tx:query("SELECT * FROM alt ORDER BY a")
+  end)
+  return { ok = ok, err = type(err) == "string" and err or "rows" }
+end
+
 -- An error inside a transaction that nobody catches: 500, rolled back.
 function api.tx.raise.get(ctx)
   db:transaction(function(tx)
@@ -275,6 +298,13 @@ function api.block.get(ctx)
   print("BLOCK DONE " .. q.name)
   if not ok then return api.json:status(500, { error = err, worker = worker }) end
   return { worker = worker }
+end
+
+-- A statement from a coroutine of the handler's own (not the handler's):
+-- it cannot suspend the handler, and must not block the worker.
+function api.nested.get()
+  local ok, err = pcall(coroutine.wrap(function() return db:query("SELECT 1 AS a") end))
+  return { ok = ok, err = tostring(err) }
 end
 
 -- GET /backend -> { pid } of the connection the statement ran on.

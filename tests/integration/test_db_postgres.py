@@ -250,7 +250,9 @@ class DirectSqlTest(PgCase):
             "yes": ["boolean", "true"], "no": ["boolean", "false"],
             "tricky": ["string", "it's a ? and ''?'' \\ $1 ? -- not a comment"],
             "injected": ["string", "'); DROP TABLE items; --"], "empty": ["string", ""],
-            "utf8": ["string", "日本"]})  # n: nil bound as NULL, so absent
+            "utf8": ["string", "日本"], "big60": ["string", "1152921504606846976"],
+            "big62": ["string", "-4611686018427387904"],
+            "huge": ["number", "1.0000000000000001e+300"]})  # n: nil bound as NULL: absent
         self.assertEqual(self.get_json("/params_nil"), {"a": ["number", "1"]})
         self.assertEqual(PG.psql("SELECT count(*) FROM items WHERE false").strip(), "0")  # intact
 
@@ -303,6 +305,20 @@ class DirectSqlTest(PgCase):
         self.assertEqual(self.backends("state LIKE 'idle in transaction%'"), [])
         self.assertEqual(self.get_json("/items/add?name=t_after")["changed"], 1)
 
+    def test_a_transaction_whose_statement_failed_inside_it_raises_instead_of_committing(self):
+        body = self.get_json("/tx/caught_failure?name=t_caught")
+        self.assertFalse(body["ok"])
+        self.assertRegex(body["err"], POSITION + re.escape(
+            "db error: the transaction was rolled back (a statement in it failed)") + "$")
+        self.assertEqual(body["seen"], 0)
+        self.assertEqual(self.names("t_caught"), [])
+
+    def test_a_statement_from_a_nested_coroutine_raises_instead_of_blocking_the_worker(self):
+        body = self.get_json("/nested")
+        self.assertFalse(body["ok"])
+        self.assertRegex(body["err"], POSITION + re.escape(
+            "db error: rover.db must be called inside a handler or task") + "$")
+
     def test_a_finished_transaction_object_raises(self):
         body = self.get_json("/tx/finished")
         self.assertFalse(body["ok"])
@@ -347,8 +363,17 @@ class DirectSqlTest(PgCase):
             r = self.sql("SELECT * FROM alt ORDER BY a", "alt2")
             self.assertEqual(r.status, 200, r)
             self.assertEqual(r.json()["rows"], [{"a": ["number", "1"], "b": ["number", "5"]}])
+            # Inside a transaction the refusal aborts it: raised, and the
+            # statement is prepared anew the next time.
+            self.assertEqual(self.get_json("/tx/stale"), {"ok": True, "err": "rows"})
+            PG.psql("ALTER TABLE alt ADD COLUMN c int DEFAULT 6")
+            body = self.get_json("/tx/stale")
+            self.assertFalse(body["ok"])
+            self.assertRegex(body["err"], POSITION + re.escape(
+                "db error: cached plan must not change result type") + "$")
+            self.assertEqual(self.get_json("/tx/stale"), {"ok": True, "err": "rows"})
         finally:
-            PG.psql("ALTER TABLE alt DROP COLUMN b")
+            PG.psql("ALTER TABLE alt DROP COLUMN IF EXISTS b; ALTER TABLE alt DROP COLUMN IF EXISTS c")
 
 
 def read_only_server(listener):
@@ -705,6 +730,20 @@ class ClientGoneTest(PgCase):
         self.assertEqual(self.backends("state LIKE 'idle in transaction%'"), [])
         self.assertEqual(len(self.backends()), 1)
         self.assertEqual(self.get_json("/mark?name=gone_tx"), {"done": False, "resumed": False})
+
+    def test_a_transaction_whose_client_goes_while_it_waits_for_the_connection(self):
+        a = self.connect()
+        a.send(build_request("GET", "/tx/hold?name=gone_lw_a"))
+        self.wait_line("TX HOLDING gone_lw_a")
+        b = self.connect()
+        b.send(build_request("GET", "/tx/block?key=0&name=gone_lw_b"))  # waits for the lease
+        self.assertEqual(self.get_json("/ping")["worker"], 1)
+        reset(b)
+        self.assertEqual(self.get("/release?name=gone_lw_a").status, 200)
+        self.assertEqual(a.read_response().status, 200)
+        self.assertEqual(self.get_json("/tx/commit?name=gone_lw_c")["a"], 2)
+        self.assertEqual(self.names("gone_lw"), ["gone_lw_a", "gone_lw_a", "gone_lw_c", "gone_lw_c"])
+        self.assertEqual(self.get_json("/mark?name=gone_lw_b"), {"done": False, "resumed": False})
 
     def test_a_transaction_whose_client_goes_while_its_statement_waits(self):
         lock = AdvisoryLock(106)
