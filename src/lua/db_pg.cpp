@@ -220,8 +220,11 @@ bool bindParams(lua_State* L, int first, int n, db::PgQuery* q, std::string* err
       case LUA_TNUMBER: {
         double d = lua_tonumber(L, idx);
         char buf[32];
-        if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.007199254740992e15) {
-          std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(d));
+        // Integral values within int8 in plain digits (exact for a double):
+        // "%.17g" would write 2^60 as 1.152921504606847e+18, which int8
+        // parameters refuse.
+        if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2233720368547758e18) {
+          std::snprintf(buf, sizeof buf, "%.0f", d);
         } else if (std::isnan(d)) {
           std::snprintf(buf, sizeof buf, "NaN");
         } else if (std::isinf(d)) {
