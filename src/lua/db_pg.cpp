@@ -84,6 +84,16 @@ Task* runningTask(lua_State* L, Vm* vm) {
   return t && t->co == L && vm->loop() ? t : nullptr;
 }
 
+// Inside a handler or task, but on a coroutine of its own (coroutine.wrap in
+// a handler): nothing can suspend the handler from there, and the blocking
+// connection would stall the worker, so a statement raises (as rover.http).
+constexpr const char* kNotInTask = "db error: rover.db must be called inside a handler or task";
+
+bool nestedCoroutine(lua_State* L, Vm* vm) {
+  Task* t = vm->currentTask();
+  return t && t->co != L && vm->loop();
+}
+
 int pushError(lua_State* L, const std::string& message) {
   lua_pushnil(L);
   lua_pushlstring(L, message.data(), message.size());
@@ -393,6 +403,10 @@ int statement(lua_State* L, bool rows) {
     return pushError(L, error);
   }
   Task* t = runningTask(L, vm);
+  if (!t && nestedCoroutine(L, vm)) {
+    delete q;
+    return pushError(L, kNotInTask);
+  }
   if (!t || !h->pool || (tx && tx->blocking)) {
     if (tx && !tx->blocking) {
       delete q;
@@ -457,6 +471,7 @@ int luaPgLease(lua_State* L) {
   Vm* vm = vmOf(L);
   auto* tx = static_cast<PgTx*>(luaL_checkudata(L, 1, kTxMeta));
   Task* t = runningTask(L, vm);
+  if (!t && nestedCoroutine(L, vm)) return pushError(L, kNotInTask);
   if (!t || !tx->handle->pool) {  // load time, the CLI: the blocking connection
     tx->blocking = true;
     lua_pushboolean(L, 1);
