@@ -10,8 +10,8 @@
 // not the request path.
 //
 // Natives (prelude/db.lua): pg_pool(conninfo, pool, max_connections) ->
-// handle; pg_query(h|tx, sql, ...) -> rows | nil, message; pg_exec(h|tx,
-// sql, ...) -> count | nil, message; pg_begin(h) -> tx | nil, message;
+// handle; pg_query(h|tx, sql, ...) -> rows, tag | nil, message; pg_exec(h|tx,
+// sql, ...) -> count, tag | nil, message (tag: the command tag, "INSERT 0 1"); pg_begin(h) -> tx | nil, message;
 // pg_commit(tx), pg_rollback(tx) -> true | nil, message.
 #include <cmath>
 #include <cstdlib>
@@ -187,11 +187,13 @@ double affectedRows(PGresult* r) {
   return writes && n && *n ? std::strtod(n, nullptr) : 0.0;
 }
 
-// Rows as an array of tables (NULL: the key is absent), or the affected count.
-void pushOutcome(lua_State* L, const PGresult* r, bool rows) {
+// Rows as an array of tables (NULL: the key is absent), or the affected
+// count; then the command tag (db.lua reads COMMIT's). Returns 2.
+int pushOutcome(lua_State* L, const PGresult* r, bool rows) {
   if (!rows) {
     lua_pushnumber(L, affectedRows(const_cast<PGresult*>(r)));
-    return;
+    lua_pushstring(L, PQcmdStatus(const_cast<PGresult*>(r)));
+    return 2;
   }
   int nrows = PQntuples(r), ncols = PQnfields(r);
   luaL_checkstack(L, ncols + 4, "too many columns");
@@ -209,6 +211,8 @@ void pushOutcome(lua_State* L, const PGresult* r, bool rows) {
     lua_rawseti(L, t, i + 1);
   }
   lua_settop(L, t);
+  lua_pushstring(L, PQcmdStatus(const_cast<PGresult*>(r)));
+  return 2;
 }
 
 // ---------------------------------------------------------------------------
@@ -295,7 +299,7 @@ void queryDone(db::PgQuery* q) {
     lua_pushlstring(co, q->error.data(), q->error.size());
     n = 2;
   } else {
-    pushOutcome(co, q->result, w->rows);
+    n = pushOutcome(co, q->result, w->rows);
   }
   delete w;
   t->vm->resume(t, n);
@@ -370,8 +374,7 @@ int runBlocking(lua_State* L, PgHandle* h, db::PgQuery* q, bool rows) {
   ExecStatusType st = PQresultStatus(r);
   int n;
   if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-    pushOutcome(L, r, rows);
-    n = 1;
+    n = pushOutcome(L, r, rows);
   } else {
     const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
     n = pushError(L, std::string("db error: ") +
