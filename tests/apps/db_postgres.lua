@@ -70,13 +70,15 @@ function api.types.get()
     9223372036854775807::int8 AS i8_top, 1.5::float4 AS f4, -2.25::float8 AS f8,
     12.5::numeric AS num, -0.000125::numeric AS num_small, 123456789012345::numeric AS num15,
     1234567890123456::numeric AS num16, 3.14159265358979323846::numeric AS num_pi,
+    2.5000000000000000::numeric AS num_scale, avg(x) AS num_avg,
+    1.00000000000000000001::numeric AS num_tail, 1000000000000000000::numeric AS num_e18,
     26::oid AS o, true AS yes, false AS no, 'héllo'::text AS t, 'abc'::varchar(10) AS v,
     'x'::char(3) AS c, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid AS u,
     '{"a": [1, 2]}'::json AS j, '{"b": 1, "a": [1, 2]}'::jsonb AS jb,
     DATE '2024-02-29' AS d, TIME '13:45:06' AS tm, TIMESTAMP '2024-02-29 13:45:06.5' AS ts,
     TIMESTAMPTZ '2024-02-29 13:45:06+00' AS tstz, INTERVAL '1 day 2 hours' AS iv,
     NULL::int AS n_int, NULL::text AS n_text, NULL::bool AS n_bool, NULL::bytea AS n_bytea,
-    ''::text AS empty]])
+    ''::text AS empty FROM (VALUES (2000::int8), (2010::int8)) AS v (x)]])
   return { count = #rows, row = described(rows[1]) }
 end
 

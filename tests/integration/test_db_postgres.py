@@ -226,6 +226,11 @@ class DirectSqlTest(PgCase):
             "num15": ["number", "123456789012345"],
             "num16": ["string", "1234567890123456"],
             "num_pi": ["string", "3.14159265358979323846"],
+            # Zeros that only fill the scale are not significant digits (avg of
+            # int8 has scale 16): 2.5000000000000000 is 2.5.
+            "num_scale": ["number", "2.5"], "num_avg": ["number", "2005"],
+            "num_tail": ["string", "1.00000000000000000001"],
+            "num_e18": ["string", "1000000000000000000"],
             "o": ["number", "26"], "yes": ["boolean", "true"], "no": ["boolean", "false"],
             "t": ["string", "héllo"], "v": ["string", "abc"], "c": ["string", "x  "],
             "u": ["string", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"],
