@@ -103,17 +103,23 @@ int pushError(lua_State* L, const std::string& message) {
 // ---------------------------------------------------------------------------
 // Row values (runtime-modules.md §9): numbers, booleans, bytea bytes, text.
 
+// A numeric's text (no exponent): leading zeros and the zeros after the point
+// that only fill its scale ("2.5000000000000000", what avg() of int8 gives)
+// are not significant; an integer's trailing zeros count, as int8's digits do
+// past 2^53.
 bool significantDigitsAtMost15(const char* s) {
+  const char* end = s + std::strlen(s);
+  if (const char* point = std::strchr(s, '.')) {
+    while (end > point + 1 && end[-1] == '0') --end;
+  }
   int digits = 0;
   bool leading = true;
-  for (const char* p = s; *p && *p != 'e' && *p != 'E'; ++p) {
+  for (const char* p = s; p < end; ++p) {
     if (*p < '0' || *p > '9') continue;
     if (leading && *p == '0') continue;
     leading = false;
     ++digits;
   }
-  // Trailing zeros after the point are not significant, but "100" has 3
-  // digits: count conservatively (a 16-digit value with trailing zeros stays text).
   return digits <= 15;
 }
 
