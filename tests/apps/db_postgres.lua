@@ -34,6 +34,14 @@ pcall(db.transaction, db, function(tx)
   error("undo")
 end)
 
+-- With $SPAWN_AT_LOAD: a task started at load time runs up to its first
+-- statement there, and is resumed by the worker's loop.
+if os.getenv("SPAWN_AT_LOAD") then
+  rover.spawn(function()
+    db:exec("INSERT INTO boot (worker, what) VALUES (?, ?)", worker, boot .. ":spawned")
+  end)
+end
+
 -- A database that cannot be reached, and one the server refuses (no such database).
 local unreachable = rover.db.connect { url = "postgresql://rover@/postgres?host=/nonexistent/rover&port=1" }
 local refused = os.getenv("PG_BAD_DB_URL") and rover.db.connect { url = os.getenv("PG_BAD_DB_URL") }

@@ -205,12 +205,16 @@ class PgCase(unittest.TestCase):
 class DirectSqlTest(PgCase):
     """db:query, db:exec, db:transaction on one worker."""
 
+    ENV = {"SPAWN_AT_LOAD": "1"}
+
     def test_engine_and_statements_at_load_time(self):
         self.assertEqual(self.get_json("/ping"), {"worker": 1, "engine": "postgres"})
-        rows = PG.psql("SELECT worker, what FROM boot WHERE what LIKE '%s:%%' ORDER BY what"
-                       % self.boot_tag).split()
-        # A query, an exec and a committed transaction; the rolled back one left nothing.
-        self.assertEqual(rows, ["1|%s:query:1" % self.boot_tag, "1|%s:tx" % self.boot_tag])
+        t = self.boot_tag
+        # A query, an exec and a committed transaction; the rolled back one left
+        # nothing; the task spawned at load time wrote once the loop ran.
+        poll(lambda: PG.psql("SELECT worker, what FROM boot WHERE what LIKE '%s:%%' ORDER BY what"
+                             % t).split() == ["1|%s:query:1" % t, "1|%s:spawned" % t, "1|%s:tx" % t],
+             "the load-time rows")
 
     def test_row_types(self):
         body = self.get_json("/types")
@@ -467,6 +471,7 @@ class TwoWorkersTest(PgCase):
     """Each worker has its own pool on the same database."""
 
     WORKERS = 2
+    ENV = {"SPAWN_AT_LOAD": "1"}
 
     def connections_by_worker(self, per_worker=1):
         found = {1: [], 2: []}
@@ -487,11 +492,13 @@ class TwoWorkersTest(PgCase):
         return r.json()
 
     def test_both_workers_ran_the_load_time_statements(self):
-        rows = PG.psql("SELECT worker, what FROM boot WHERE what LIKE '%s:%%' ORDER BY worker, what"
-                       % self.boot_tag).split()
         t = self.boot_tag
-        self.assertEqual(rows, ["1|%s:query:1" % t, "1|%s:tx" % t,
-                                "2|%s:query:1" % t, "2|%s:tx" % t])
+        expected = ["1|%s:query:1" % t, "1|%s:spawned" % t, "1|%s:tx" % t,
+                    "2|%s:query:1" % t, "2|%s:spawned" % t, "2|%s:tx" % t]
+        # The spawned tasks' statements finish on the workers' loops.
+        poll(lambda: PG.psql("SELECT worker, what FROM boot WHERE what LIKE '%s:%%' "
+                             "ORDER BY worker, what" % t).split() == expected,
+             "the load-time rows of both workers")
 
     def test_data_written_on_one_worker_is_read_on_the_other(self):
         conns = self.connections_by_worker()
@@ -794,6 +801,26 @@ class PipelineTest(PgCase):
             self.assertEqual(r.status, 500, r)
             self.assertRegex(r.json()["error"], POSITION + re.escape(
                 'db error: relation "nope_pipe" does not exist') + "$")
+
+    def test_transactions_queue_for_the_only_connection(self):
+        a = self.connect()
+        a.send(build_request("GET", "/tx/hold?name=txq_a"))
+        self.wait_line("TX HOLDING txq_a")
+        others = []
+        for name in ("txq_b", "txq_c"):
+            c = self.connect()
+            c.send(build_request("GET", "/tx/commit?name=" + name))
+            others.append(c)
+        self.assertEqual(self.get_json("/ping")["worker"], 1)
+        self.assertEqual(self.get("/release?name=txq_a").status, 200)
+        # a's commit hands the connection to b's transaction, b's to c's.
+        self.assertEqual(a.read_response().status, 200)
+        for c in others:
+            r = c.read_response()
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["a"], 2)
+        self.assertEqual(sorted(self.names("txq_")), ["txq_a"] * 2 + ["txq_b"] * 2 + ["txq_c"] * 2)
+        self.assertEqual(self.backends("state LIKE 'idle in transaction%'"), [])
 
     def test_a_statement_failing_to_prepare_does_not_break_later_statements(self):
         lock = AdvisoryLock(108)
