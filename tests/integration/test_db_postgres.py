@@ -328,6 +328,18 @@ class DirectSqlTest(PgCase):
         self.assertRegex(body["err"], POSITION + re.escape(
             "db error: rover.db must be called inside a handler or task") + "$")
 
+    def test_server_notices_go_to_the_log_not_to_stderr(self):
+        from urllib.parse import quote
+        for q in ("DO $$BEGIN RAISE NOTICE 'just so'; END$$",
+                  "DO $$BEGIN RAISE WARNING 'careful now'; END$$"):
+            r = self.get("/sql?name=notice&q=" + quote(q))
+            self.assertEqual(r.status, 200, r)
+        # A WARNING is logged at WARN (a NOTICE only at debug), in the server's log format.
+        self.assertIsNotNone(self.server.wait_log(r" WARN postgres WARNING: careful now$"))
+        self.assertNotIn("just so", self.server.stdout.text())
+        self.assertNotIn("NOTICE", self.server.stderr.text())
+        self.assertNotIn("careful now", self.server.stderr.text())
+
     def test_a_finished_transaction_object_raises(self):
         body = self.get_json("/tx/finished")
         self.assertFalse(body["ok"])
