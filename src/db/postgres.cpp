@@ -8,6 +8,8 @@
 #include <map>
 #include <mutex>
 
+#include "core/log.h"
+
 namespace rover::db {
 namespace {
 
@@ -61,6 +63,24 @@ std::string resultError(const PGresult* r) {
 }
 
 }  // namespace
+
+void routeNotices(PGconn* conn) {
+  PQsetNoticeReceiver(
+      conn,
+      [](void*, const PGresult* r) {
+        const char* severity = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+        const char* message = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        bool warning = severity && std::strcmp(severity, "WARNING") == 0;
+        core::LogLevel level = warning ? core::LogLevel::kWarn : core::LogLevel::kDebug;
+        if (!core::logEnabled(level)) return;
+        std::string line = "postgres ";
+        line += severity ? severity : "NOTICE";
+        line += ": ";
+        line += message ? message : trimmed(PQresultErrorMessage(r));
+        core::logLine(level, line);
+      },
+      nullptr);
+}
 
 // One libpq connection: connecting, then ready in pipeline mode.
 class PgConn {
@@ -130,6 +150,7 @@ bool PgConn::start(const std::string& conninfo, std::string* error) {
     *error = "db error: connection failed: " + trimmed(PQerrorMessage(pg_));
     return false;
   }
+  routeNotices(pg_);
   PQsetnonblocking(pg_, 1);
   starting_ = true;  // a failure in this first poll is start()'s to report
   pollConnect();

@@ -77,6 +77,11 @@ struct PgCap {
   void wakeOthers(int self);
 };
 
+// Sends a connection's notices (RAISE NOTICE, "already exists, skipping") to
+// the log instead of libpq's default, a raw line on stderr: WARNING at WARN,
+// the others at DEBUG.
+void routeNotices(PGconn* conn);
+
 class PgPool {
  public:
   // `size`: connections this worker may open; `max_connections`: the cap for

@@ -361,6 +361,7 @@ PGconn* blockingConn(PgHandle* h, std::string* error) {
       PQfinish(c);
       return nullptr;
     }
+    db::routeNotices(c);
     h->blocking = c;
     if (h->closer && !h->closer->armed()) h->vm->loop()->armAfter(h->closer, 0);
   }
