@@ -114,7 +114,6 @@ class PgConn {
   void close();
 
  private:
-
   PgPool* pool_;
   PGconn* pg_ = nullptr;
   net::IoWatch* watch_ = nullptr;

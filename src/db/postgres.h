@@ -145,9 +145,9 @@ class PgPool {
   net::Timer deferred_timer_;
   net::Timer retry_timer_;  // the process cap was reached with no connection of ours
   std::vector<std::unique_ptr<PgConn>> graveyard_;  // broken: freed from the loop
-  std::string open_error_;  // why the last openConn() failed at once
-  bool starving_ = false;   // counted in cap_->starving
-  int wake_fd_ = -1;        // eventfd: another pool starves
+  std::string open_error_;                          // why the last openConn() failed at once
+  bool starving_ = false;                           // counted in cap_->starving
+  int wake_fd_ = -1;                                // eventfd: another pool starves
   net::IoWatch* wake_ = nullptr;
 };
 

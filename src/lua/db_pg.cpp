@@ -11,8 +11,9 @@
 //
 // Natives (prelude/db.lua): pg_pool(conninfo, pool, max_connections) ->
 // handle; pg_query(h|tx, sql, ...) -> rows, tag | nil, message; pg_exec(h|tx,
-// sql, ...) -> count, tag | nil, message (tag: the command tag, "INSERT 0 1"); pg_begin(h) -> tx | nil, message;
-// pg_commit(tx), pg_rollback(tx) -> true | nil, message.
+// sql, ...) -> count, tag | nil, message (tag: the command tag, "INSERT 0 1");
+// pg_tx(h) -> tx; pg_lease(tx) -> true | nil, message; pg_hold(tx, on);
+// pg_release(tx, broken).
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -283,8 +284,8 @@ bool prepareQuery(lua_State* L, int sql_idx, db::PgQuery* q, std::string* error)
   q->sql = db::toDollarPlaceholders({sql, len}, &count);
   int n = lua_gettop(L) - sql_idx;
   if (static_cast<size_t>(n) != count) {
-    *error = "db error: " + std::to_string(n) + " parameters given for " +
-             std::to_string(count) + " placeholders";
+    *error = "db error: " + std::to_string(n) + " parameters given for " + std::to_string(count) +
+             " placeholders";
     return false;
   }
   return bindParams(L, sql_idx + 1, n, q, error);
@@ -384,8 +385,7 @@ int runBlocking(lua_State* L, PgHandle* h, db::PgQuery* q, bool rows) {
     n = pushOutcome(L, r, rows);
   } else {
     const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-    n = pushError(L, std::string("db error: ") +
-                         (primary ? primary : PQerrorMessage(c)));
+    n = pushError(L, std::string("db error: ") + (primary ? primary : PQerrorMessage(c)));
   }
   PQclear(r);
   return n;
