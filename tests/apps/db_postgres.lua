@@ -45,6 +45,8 @@ end
 -- A database that cannot be reached, and one the server refuses (no such database).
 local unreachable = rover.db.connect { url = "postgresql://rover@/postgres?host=/nonexistent/rover&port=1" }
 local refused = os.getenv("PG_BAD_DB_URL") and rover.db.connect { url = os.getenv("PG_BAD_DB_URL") }
+-- The same database named by a key=value string instead of a URI.
+local kv = os.getenv("PG_KV") and rover.db.connect { url = os.getenv("PG_KV") }
 -- A host list whose first host drops the connection (libpq goes on to the next).
 local failover = os.getenv("PG_FAILOVER_URL") and rover.db.connect { url = os.getenv("PG_FAILOVER_URL") }
 
@@ -364,6 +366,9 @@ function api.bad.tx_unreachable.get()
 end
 function api.bad.tx_refused.get()
   return refused:transaction(function(tx) return tx:query("SELECT 1 AS a") end)
+end
+function api.kv.get()
+  return { rows = kv:query("SELECT current_setting('application_name') AS app"), worker = worker }
 end
 function api.failover.get()
   return { rows = failover:query("SELECT 1 AS a"), worker = worker }

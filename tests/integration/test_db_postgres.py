@@ -144,6 +144,8 @@ class PgCase(unittest.TestCase):
         holder.boot_tag = "boot_" + name
         env = dict(holder.ENV, PG_URL=PG.url + "&application_name=" + holder.app_name,
                    BOOT_TAG=holder.boot_tag,
+                   PG_KV="host=%s port=%d user=%s dbname=%s application_name=kv_%s"
+                         % (PG.dir, PG.port, PG.USER, PG.DB, holder.app_name),
                    PG_BAD_DB_URL="postgresql://rover@/nope_db?host=%s&port=%d" % (PG.dir, PG.port))
         if holder.POOL is not None:
             env["PG_POOL"] = str(holder.POOL)
@@ -374,6 +376,10 @@ class DirectSqlTest(PgCase):
             self.assertEqual(r.status, 500, r)
             self.assertRegex(r.json()["error"], POSITION + re.escape(
                 "db error: connection failed: ") + '.*database "nope_db" does not exist')
+
+    def test_a_key_value_connection_string(self):
+        self.assertEqual(self.get_json("/kv"),
+                         {"rows": [{"app": "kv_" + self.app_name}], "worker": 1})
 
     def test_a_prepared_statement_follows_a_table_altered_under_it(self):
         r = self.sql("SELECT * FROM alt ORDER BY a", "alt1")
@@ -689,6 +695,28 @@ class CapStarvationTest(PgCase):
         r = conns[2][0].read_response()
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["a"], 2)
+
+
+class DefaultCapTest(PgCase):
+    """pool = 1 and max_connections left to its default, pool x workers = 2:
+    both workers have their connection at once."""
+
+    WORKERS = 2
+    POOL = 1
+    PER_TEST = True
+
+    def test_the_default_cap_is_pool_times_workers(self):
+        conns = TwoWorkersTest.connections_by_worker(self)
+        lock = AdvisoryLock(109)
+        self.addCleanup(lock.release)
+        for wid in (1, 2):
+            conns[wid][0].send(build_request("GET", "/block?key=109&name=defcap%d" % wid))
+        self.wait_lock_waiters(2)
+        lock.release()
+        for wid in (1, 2):
+            r = conns[wid][0].read_response()
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json(), {"worker": wid})
 
 
 class ClientGoneTest(PgCase):
