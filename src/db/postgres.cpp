@@ -1,9 +1,14 @@
 #include "db/postgres.h"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <map>
 #include <mutex>
+
+#include "core/log.h"
 
 namespace rover::db {
 namespace {
@@ -24,10 +29,32 @@ std::shared_ptr<PgCap> capFor(const std::string& conninfo, int max) {
   return c;
 }
 
+}  // namespace
+
+void PgCap::wakeOthers(int self) {
+  std::lock_guard<std::mutex> lock(mu);
+  uint64_t one = 1;
+  for (int fd : wake_fds) {
+    if (fd != self) (void)!::write(fd, &one, sizeof one);
+  }
+}
+
+namespace {
+
 std::string trimmed(const char* msg) {
   std::string s = msg ? msg : "";
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s.empty() ? "unknown error" : s;
+}
+
+// The server refused to run a prepared statement whose result columns changed
+// since its Parse (ALTER TABLE under a cached `SELECT *`: "cached plan must
+// not change result type"). Nothing ran; the SQL prepared again would work.
+bool staleStatement(const PGresult* r) {
+  const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  const char* where = PQresultErrorField(r, PG_DIAG_SOURCE_FUNCTION);
+  return state && where && std::strcmp(state, "0A000") == 0 &&
+         std::strcmp(where, "RevalidateCachedQuery") == 0;
 }
 
 std::string resultError(const PGresult* r) {
@@ -36,6 +63,24 @@ std::string resultError(const PGresult* r) {
 }
 
 }  // namespace
+
+void routeNotices(PGconn* conn) {
+  PQsetNoticeReceiver(
+      conn,
+      [](void*, const PGresult* r) {
+        const char* severity = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+        const char* message = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        bool warning = severity && std::strcmp(severity, "WARNING") == 0;
+        core::LogLevel level = warning ? core::LogLevel::kWarn : core::LogLevel::kDebug;
+        if (!core::logEnabled(level)) return;
+        std::string line = "postgres ";
+        line += severity ? severity : "NOTICE";
+        line += ": ";
+        line += message ? message : trimmed(PQresultErrorMessage(r));
+        core::logLine(level, line);
+      },
+      nullptr);
+}
 
 // One libpq connection: connecting, then ready in pipeline mode.
 class PgConn {
@@ -61,19 +106,22 @@ class PgConn {
   bool send(PgQuery* q);
   void flush();
   void readResults();
+  void forget(const PgQuery* q);
+  void connectFailed(const std::string& message);
   void fail(const std::string& message);
 
  public:
   void close();
 
  private:
-
   PgPool* pool_;
   PGconn* pg_ = nullptr;
   net::IoWatch* watch_ = nullptr;
   int fd_ = -1;
   uint32_t events_ = 0;
   bool ready_ = false;
+  bool starting_ = false;
+  std::string start_error_;
   // Sent, awaiting results (in order); queued while connecting.
   PgQuery* head_ = nullptr;
   PgQuery* tail_ = nullptr;
@@ -81,7 +129,14 @@ class PgConn {
   PgQuery* queued_head_ = nullptr;
   PgQuery* queued_tail_ = nullptr;
   size_t queued_count_ = 0;
-  std::unordered_map<std::string, std::string> stmts_;  // SQL -> name
+  // SQL -> its prepared statement. `parsed` once the server confirmed the
+  // Parse; until then other queries of that SQL run unnamed (see send()).
+  struct Statement {
+    std::string name;
+    bool parsed = false;
+  };
+  std::unordered_map<std::string, Statement> stmts_;
+  uint64_t stmt_serial_ = 0;  // names are never reused (see send())
 };
 
 bool PgConn::start(const std::string& conninfo, std::string* error) {
@@ -94,10 +149,24 @@ bool PgConn::start(const std::string& conninfo, std::string* error) {
     *error = "db error: connection failed: " + trimmed(PQerrorMessage(pg_));
     return false;
   }
+  routeNotices(pg_);
   PQsetnonblocking(pg_, 1);
-  PQsetNoticeProcessor(pg_, [](void*, const char*) {}, nullptr);  // NOTICEs are not errors
+  starting_ = true;  // a failure in this first poll is start()'s to report
   pollConnect();
+  starting_ = false;
+  if (!start_error_.empty()) {
+    *error = std::move(start_error_);
+    return false;
+  }
   return true;
+}
+
+void PgConn::connectFailed(const std::string& message) {
+  if (starting_) {
+    start_error_ = message;
+  } else {
+    fail(message);
+  }
 }
 
 void PgConn::watch(uint32_t events) {
@@ -105,6 +174,7 @@ void PgConn::watch(uint32_t events) {
   net::Reactor& reactor = pool_->loop_->reactor();
   if (fd != fd_ && watch_) {  // libpq moved to another socket (next host)
     if (fd_ >= 0) reactor.remove(fd_);
+    watch_->fd = -1;  // it may still have events in this batch (net/loop.h)
     pool_->loop_->retire(std::unique_ptr<net::IoWatch>(watch_));
     watch_ = nullptr;
   }
@@ -116,6 +186,14 @@ void PgConn::watch(uint32_t events) {
     fd_ = fd;
     events_ = events;
     reactor.add(fd, events, watch_);
+    return;
+  }
+  if (!ready_) {
+    // Connecting, libpq may have closed its socket for the next host or
+    // address and opened another under the same number: the registration
+    // went with the old socket (modify fails), so it is made again.
+    events_ = events;
+    if (!reactor.modify(fd, events, watch_)) reactor.add(fd, events, watch_);
     return;
   }
   if (events != events_) {
@@ -144,7 +222,7 @@ void PgConn::pollConnect() {
       return;
     case PGRES_POLLING_OK:
       if (PQenterPipelineMode(pg_) != 1) {
-        fail("db error: connection failed: " + trimmed(PQerrorMessage(pg_)));
+        connectFailed("db error: connection failed: " + trimmed(PQerrorMessage(pg_)));
         return;
       }
       ready_ = true;
@@ -160,7 +238,7 @@ void PgConn::pollConnect() {
       if (pg_) pool_->connReady(this);
       return;
     default:
-      fail("db error: connection failed: " + trimmed(PQerrorMessage(pg_)));
+      connectFailed("db error: connection failed: " + trimmed(PQerrorMessage(pg_)));
   }
 }
 
@@ -192,17 +270,23 @@ bool PgConn::send(PgQuery* q) {
   q->stmt.clear();
   auto it = stmts_.find(q->sql);
   int ok;
-  if (it != stmts_.end()) {
-    q->stmt = it->second;
+  if (it != stmts_.end() && it->second.parsed) {
+    q->stmt = it->second.name;
     q->stage = 1;
     ok = PQsendQueryPrepared(pg_, q->stmt.c_str(), n, values.data(), nullptr, nullptr, 0);
-  } else if (stmts_.size() < kMaxStatements) {
-    q->stmt = "r" + std::to_string(stmts_.size() + 1);
+  } else if (it == stmts_.end() && stmts_.size() < kMaxStatements) {
+    // A serial, not the cache's size: a name whose Parse failed may still be
+    // in flight, and one taken again would meet "already exists" or, worse,
+    // run the other statement.
+    q->stmt = "r" + std::to_string(++stmt_serial_);
     q->prepare = true;
     ok = PQsendPrepare(pg_, q->stmt.c_str(), q->sql.c_str(), n, nullptr) &&
          PQsendQueryPrepared(pg_, q->stmt.c_str(), n, values.data(), nullptr, nullptr, 0);
-    stmts_.emplace(q->sql, q->stmt);  // later queries pipelined behind it use the name
+    stmts_.emplace(q->sql, Statement{q->stmt, false});
   } else {
+    // The cache is full, or this SQL's Parse is still in flight: had we used
+    // its name, a failing Parse would give us "prepared statement does not
+    // exist" instead of the engine's own error for this SQL.
     q->stage = 1;
     ok = PQsendQueryParams(pg_, q->sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
   }
@@ -241,10 +325,13 @@ void PgConn::readResults() {
     PGresult* r = PQgetResult(pg_);
     if (q->stage == 0) {  // the Parse
       if (r) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        auto it = stmts_.find(q->sql);
+        bool ours = it != stmts_.end() && it->second.name == q->stmt;
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+          if (ours) it->second.parsed = true;
+        } else {
           q->error = resultError(r);
-          auto it = stmts_.find(q->sql);
-          if (it != stmts_.end() && it->second == q->stmt) stmts_.erase(it);
+          if (ours) stmts_.erase(it);
         }
         PQclear(r);
       } else {
@@ -264,7 +351,16 @@ void PgConn::readResults() {
           continue;
         }
       } else if (q->error.empty()) {
-        q->error = st == PGRES_PIPELINE_ABORTED ? "db error: pipeline aborted" : resultError(r);
+        if (st != PGRES_PIPELINE_ABORTED && staleStatement(r)) {
+          forget(q);
+          // Outside a transaction the query is its own (it failed whole):
+          // prepared again, it runs once more. Inside one the error aborted
+          // the transaction, so it is raised.
+          q->again = !exclusive && !q->retried && !q->abandoned;
+        }
+        if (!q->again) {
+          q->error = st == PGRES_PIPELINE_ABORTED ? "db error: pipeline aborted" : resultError(r);
+        }
       }
       PQclear(r);
       continue;
@@ -278,11 +374,26 @@ void PgConn::readResults() {
     if (!head_) tail_ = nullptr;
     --inflight_;
     q->next = nullptr;
+    if (q->again) {
+      q->again = false;
+      q->retried = true;
+      if (!send(q)) return;
+      flush();
+      if (!pg_) return;
+      continue;
+    }
     q->conn = nullptr;
     pool_->complete(q);
     if (!pg_) return;  // complete() may have led to close
   }
   if (pg_ && inflight_ == 0 && queued_count_ == 0) pool_->connIdle(this);
+}
+
+// Drops q's statement from the cache (the next use prepares it again under a
+// new name; the stale one stays on the server until the connection closes).
+void PgConn::forget(const PgQuery* q) {
+  auto it = stmts_.find(q->sql);
+  if (it != stmts_.end() && it->second.name == q->stmt) stmts_.erase(it);
 }
 
 void PgConn::abandonAll(const std::string& message, std::vector<PgQuery*>* failed) {
@@ -308,6 +419,7 @@ void PgConn::fail(const std::string& message) { pool_->connBroken(this, message)
 void PgConn::close() {
   if (watch_) {
     if (fd_ >= 0) pool_->loop_->reactor().remove(fd_);
+    watch_->fd = -1;  // it may still have events in this batch (net/loop.h)
     pool_->loop_->retire(std::unique_ptr<net::IoWatch>(watch_));
     watch_ = nullptr;
   }
@@ -329,11 +441,38 @@ PgPool::PgPool(net::Loop* loop, std::string conninfo, int size, int max_connecti
   deferred_timer_.data = this;
   retry_timer_.fire = [](net::Timer* t) { static_cast<PgPool*>(t->data)->dispatchWaiting(); };
   retry_timer_.data = this;
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ >= 0) {
+    wake_ = new net::IoWatch;
+    wake_->ready = &PgPool::onWake;
+    wake_->data = this;
+    wake_->fd = wake_fd_;
+    loop_->reactor().add(wake_fd_, EPOLLIN, wake_);
+    std::lock_guard<std::mutex> lock(cap_->mu);
+    cap_->wake_fds.push_back(wake_fd_);
+  }
 }
 
 PgPool::~PgPool() {
   loop_->disarm(&deferred_timer_);
   loop_->disarm(&retry_timer_);
+  if (starving_) cap_->starving.fetch_sub(1);
+  if (wake_) {
+    {
+      std::lock_guard<std::mutex> lock(cap_->mu);
+      auto& fds = cap_->wake_fds;
+      for (size_t i = 0; i < fds.size(); ++i) {
+        if (fds[i] == wake_fd_) {
+          fds.erase(fds.begin() + static_cast<long>(i));
+          break;
+        }
+      }
+    }
+    loop_->reactor().remove(wake_fd_);
+    wake_->fd = -1;
+    loop_->retire(std::unique_ptr<net::IoWatch>(wake_));
+    ::close(wake_fd_);
+  }
   for (auto& c : conns_) {
     std::vector<PgQuery*> dropped;
     c->abandonAll("", &dropped);
@@ -352,6 +491,9 @@ bool PgPool::mayOpen() const {
   return static_cast<int>(conns_.size()) < size_ && cap_->open.load() < cap_->max;
 }
 
+// A failure at once (an invalid conninfo, a socket that does not exist) is
+// left in open_error_ and handled by connBroken, which never opens another
+// connection itself (that would recurse).
 PgConn* PgPool::openConn() {
   if (cap_->open.fetch_add(1) >= cap_->max) {
     cap_->open.fetch_sub(1);
@@ -366,6 +508,7 @@ PgConn* PgPool::openConn() {
     connBroken(raw, error);
     return nullptr;
   }
+  updateStarving();
   return raw;
 }
 
@@ -406,10 +549,6 @@ void PgPool::submit(PgQuery* q, PgLease* lease) {
     defer(q);
     return;
   }
-  if (conns_.empty() && !mayOpen() && cap_->open.load() >= cap_->max) {
-    loop_->disarm(&retry_timer_);
-    loop_->armAfter(&retry_timer_, kCapRetryMs);
-  }
   q->next = nullptr;
   if (wait_tail_) {
     wait_tail_->next = q;
@@ -417,6 +556,7 @@ void PgPool::submit(PgQuery* q, PgLease* lease) {
     wait_head_ = q;
   }
   wait_tail_ = q;
+  updateStarving();
 }
 
 void PgPool::cancel(PgQuery* q) {
@@ -429,6 +569,7 @@ void PgPool::cancel(PgQuery* q) {
         for (PgQuery* x = wait_head_; x; x = x->next) wait_tail_ = x;
       }
       delete q;
+      updateStarving();
       return;
     }
   }
@@ -493,25 +634,32 @@ void PgPool::lease(PgLease* l) {
     lease_head_ = l;
   }
   lease_tail_ = l;
-  if (mayOpen()) {
+  reserveForLeases();
+  updateStarving();  // no connection at all: wait for the cap (retry timer)
+}
+
+// Each waiting lease gets a connection opened for it while the pool and the
+// cap allow; past that, one of ours drains for them (it takes no new
+// queries) and goes to the first once idle. A connection failing at once
+// fails the waiting leases when no connection of ours is left (connBroken).
+void PgPool::reserveForLeases() {
+  size_t waiting = 0, reserved = 0;
+  for (PgLease* l = lease_head_; l; l = l->next) ++waiting;
+  for (auto& c : conns_) reserved += c->reserved ? 1 : 0;
+  while (reserved < waiting && mayOpen()) {
     open_error_.clear();
-    if (PgConn* c = openConn()) {
-      c->reserved = true;  // once connected, connIdle hands it over
-    } else if (conns_.empty()) {
-      lease_head_ = l->next;
-      if (!lease_head_) lease_tail_ = nullptr;
-      l->error = open_error_.empty() ? "db error: connection failed" : open_error_;
-      deferLease(l);
-    }
-  } else {
-    PgConn* drain = nullptr;
-    for (auto& c : conns_) {
-      if (c->exclusive) continue;
-      if (c->reserved) return;  // one already drains for the waiting leases
-      if (!drain || c->load() < drain->load()) drain = c.get();
-    }
-    if (drain) drain->reserved = true;
+    PgConn* c = openConn();
+    if (!c) return;
+    c->reserved = true;
+    ++reserved;
   }
+  if (reserved > 0 || waiting == 0) return;
+  PgConn* drain = nullptr;
+  for (auto& c : conns_) {
+    if (c->exclusive) continue;
+    if (!drain || c->load() < drain->load()) drain = c.get();
+  }
+  if (drain) drain->reserved = true;
 }
 
 void PgPool::cancelLease(PgLease* l) {
@@ -531,6 +679,7 @@ void PgPool::cancelLease(PgLease* l) {
         for (PgLease* x = lease_head_; x; x = x->next) lease_tail_ = x;
       }
       l->waiting = false;
+      updateStarving();
       return;
     }
   }
@@ -551,7 +700,9 @@ void PgPool::discard(PgLease* l) {
   if (c) connBroken(c, "db error: connection dropped");
 }
 
-// A connection with nothing in flight: a waiting lease takes it first.
+// A connection with nothing in flight: a waiting lease takes it first, then
+// the waiting queries. Still idle while another pool starves at the cap, it
+// is closed, so that pool can open one.
 void PgPool::connIdle(PgConn* c) {
   if (c->exclusive) return;
   if (lease_head_ && c->ready()) {
@@ -568,6 +719,7 @@ void PgPool::connIdle(PgConn* c) {
   }
   c->reserved = false;
   dispatchWaiting();
+  if (cap_->starving.load() > 0 && !starving_) closeIdle();
 }
 
 void PgPool::connReady(PgConn* c) {
@@ -576,6 +728,7 @@ void PgPool::connReady(PgConn* c) {
 }
 
 void PgPool::dispatchWaiting() {
+  reserveForLeases();  // leases that came at the cap, or lost their connection
   while (PgQuery* q = wait_head_) {
     PgConn* c = pickConn();
     if (!c) break;
@@ -583,49 +736,83 @@ void PgPool::dispatchWaiting() {
     if (!wait_head_) wait_tail_ = nullptr;
     c->enqueue(q);
   }
-  if (wait_head_ && conns_.empty()) {
-    loop_->disarm(&retry_timer_);
-    loop_->armAfter(&retry_timer_, kCapRetryMs);
+  updateStarving();
+}
+
+// Starving: work waits and the pool has no connection (so the cap was
+// reached: it would have opened one). The retry timer polls the cap; the
+// first time, the other pools are told to give their idle connections back.
+void PgPool::updateStarving() {
+  bool starving = conns_.empty() && (wait_head_ || lease_head_);
+  if (starving && !retry_timer_.armed()) loop_->armAfter(&retry_timer_, kCapRetryMs);
+  if (starving == starving_) return;
+  starving_ = starving;
+  if (starving) {
+    cap_->starving.fetch_add(1);
+    cap_->wakeOthers(wake_fd_);
+  } else {
+    cap_->starving.fetch_sub(1);
   }
+}
+
+// Closes the connections with nothing in flight and nobody waiting for them.
+void PgPool::closeIdle() {
+  for (size_t i = conns_.size(); i-- > 0;) {
+    PgConn* c = conns_[i].get();
+    if (c->ready() && !c->exclusive && !c->reserved && c->load() == 0) {
+      c->close();
+      remove(c);
+    }
+  }
+}
+
+void PgPool::onWake(net::IoWatch* w, uint32_t) {
+  auto* p = static_cast<PgPool*>(w->data);
+  uint64_t n;
+  while (::read(p->wake_fd_, &n, sizeof n) > 0) {
+  }
+  if (p->cap_->starving.load() > 0 && !p->starving_) p->closeIdle();
+}
+
+void PgPool::failWaiting(const std::string& message) {
+  while (PgQuery* q = wait_head_) {
+    wait_head_ = q->next;
+    q->next = nullptr;
+    q->error = message;
+    defer(q);
+  }
+  wait_tail_ = nullptr;
+  while (PgLease* l = lease_head_) {
+    lease_head_ = l->next;
+    l->next = nullptr;
+    l->conn = nullptr;
+    l->error = message;
+    deferLease(l);
+  }
+  lease_tail_ = nullptr;
+  updateStarving();
 }
 
 void PgPool::connBroken(PgConn* c, const std::string& message) {
   std::vector<PgQuery*> failed;
   c->abandonAll(message, &failed);
-  bool was_reserved = c->reserved;
+  bool connected = c->ready();
   if (c->holder) c->holder->conn = nullptr;  // the transaction's next query fails
   c->holder = nullptr;
   c->close();
   remove(c);
   for (PgQuery* q : failed) complete(q);
-  // A lease waiting on the broken connection's drain (or open) tries again;
-  // with no connection possible it fails.
-  if (was_reserved && lease_head_) {
-    PgLease* l = lease_head_;
-    if (!mayOpen() && conns_.empty()) {
-      lease_head_ = l->next;
-      if (!lease_head_) lease_tail_ = nullptr;
-      l->error = message;
-      l->waiting = false;
-      l->ready(l);
-    } else {
-      lease_head_ = l->next;
-      if (!lease_head_) lease_tail_ = nullptr;
-      lease(l);
-    }
+  if (!connected) {
+    // It never connected (the database cannot be reached, or refused us):
+    // what waits for a connection fails with the reason, unless another
+    // connection of ours is left to serve it once ready or idle. Opening
+    // another one here would try again forever (or recurse, for a failure
+    // reported at once).
+    if (conns_.empty()) failWaiting(message);
+    return;
   }
-  // Queries waiting for a connection that can no longer come fail too.
-  if (conns_.empty() && !failed.empty()) {
-    while (PgQuery* q = wait_head_) {
-      wait_head_ = q->next;
-      q->next = nullptr;
-      q->error = message;
-      complete(q);
-    }
-    wait_tail_ = nullptr;
-  } else {
-    dispatchWaiting();
-  }
+  // A connection that worked broke: a waiting lease or query gets another.
+  dispatchWaiting();
 }
 
 void PgPool::remove(PgConn* c) {

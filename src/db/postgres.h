@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -48,6 +49,8 @@ struct PgQuery {
   uint8_t stage = 0;
   bool prepare = false;  // a Parse for `stmt` goes first
   bool abandoned = false;
+  bool again = false;  // sent once more after its Sync (a stale prepared statement)
+  bool retried = false;
 };
 
 // A connection held by one coroutine for a transaction: no other query is
@@ -61,11 +64,23 @@ struct PgLease {
   bool waiting = false;
 };
 
-// Process-wide: open connections per database (conninfo).
+// Process-wide, per database (conninfo): the open connections and the cap.
+// A pool with work waiting and no connection at the cap is "starving": the
+// other pools give their idle connections back (woken through their eventfd),
+// since a pool's connections never leave it otherwise.
 struct PgCap {
   std::atomic<int> open{0};
   int max = 0;
+  std::atomic<int> starving{0};
+  std::mutex mu;              // guards wake_fds
+  std::vector<int> wake_fds;  // one eventfd per pool
+  void wakeOthers(int self);
 };
+
+// Sends a connection's notices (RAISE NOTICE, "already exists, skipping") to
+// the log instead of libpq's default, a raw line on stderr: WARNING at WARN,
+// the others at DEBUG.
+void routeNotices(PGconn* conn);
 
 class PgPool {
  public:
@@ -102,6 +117,11 @@ class PgPool {
   void connBroken(PgConn* c, const std::string& message);
   void connReady(PgConn* c);
   void connIdle(PgConn* c);
+  void reserveForLeases();
+  void failWaiting(const std::string& message);
+  void updateStarving();
+  void closeIdle();
+  static void onWake(net::IoWatch* w, uint32_t events);
   void complete(PgQuery* q);
   void defer(PgQuery* q);
   void deferLease(PgLease* l);
@@ -125,7 +145,10 @@ class PgPool {
   net::Timer deferred_timer_;
   net::Timer retry_timer_;  // the process cap was reached with no connection of ours
   std::vector<std::unique_ptr<PgConn>> graveyard_;  // broken: freed from the loop
-  std::string open_error_;  // why the last openConn() failed at once
+  std::string open_error_;                          // why the last openConn() failed at once
+  bool starving_ = false;                           // counted in cap_->starving
+  int wake_fd_ = -1;                                // eventfd: another pool starves
+  net::IoWatch* wake_ = nullptr;
 };
 
 }  // namespace rover::db

@@ -10,9 +10,10 @@
 // not the request path.
 //
 // Natives (prelude/db.lua): pg_pool(conninfo, pool, max_connections) ->
-// handle; pg_query(h|tx, sql, ...) -> rows | nil, message; pg_exec(h|tx,
-// sql, ...) -> count | nil, message; pg_begin(h) -> tx | nil, message;
-// pg_commit(tx), pg_rollback(tx) -> true | nil, message.
+// handle; pg_query(h|tx, sql, ...) -> rows, tag | nil, message; pg_exec(h|tx,
+// sql, ...) -> count, tag | nil, message (tag: the command tag, "INSERT 0 1");
+// pg_tx(h) -> tx; pg_lease(tx) -> true | nil, message; pg_hold(tx, on);
+// pg_release(tx, broken).
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -49,6 +50,7 @@ struct PgHandle {
   db::PgPool* pool;       // owned; nullptr without a loop (the CLI)
   std::string* conninfo;  // owned
   PGconn* blocking;       // load time and the CLI: one blocking connection
+  net::Timer* closer;     // owned; closes `blocking` once the loop runs (nullptr without a loop)
 };
 
 struct PgTx;
@@ -83,6 +85,16 @@ Task* runningTask(lua_State* L, Vm* vm) {
   return t && t->co == L && vm->loop() ? t : nullptr;
 }
 
+// Inside a handler or task, but on a coroutine of its own (coroutine.wrap in
+// a handler): nothing can suspend the handler from there, and the blocking
+// connection would stall the worker, so a statement raises (as rover.http).
+constexpr const char* kNotInTask = "db error: rover.db must be called inside a handler or task";
+
+bool nestedCoroutine(lua_State* L, Vm* vm) {
+  Task* t = vm->currentTask();
+  return t && t->co != L && vm->loop();
+}
+
 int pushError(lua_State* L, const std::string& message) {
   lua_pushnil(L);
   lua_pushlstring(L, message.data(), message.size());
@@ -92,17 +104,23 @@ int pushError(lua_State* L, const std::string& message) {
 // ---------------------------------------------------------------------------
 // Row values (runtime-modules.md §9): numbers, booleans, bytea bytes, text.
 
+// A numeric's text (no exponent): leading zeros and the zeros after the point
+// that only fill its scale ("2.5000000000000000", what avg() of int8 gives)
+// are not significant; an integer's trailing zeros count, as int8's digits do
+// past 2^53.
 bool significantDigitsAtMost15(const char* s) {
+  const char* end = s + std::strlen(s);
+  if (const char* point = std::strchr(s, '.')) {
+    while (end > point + 1 && end[-1] == '0') --end;
+  }
   int digits = 0;
   bool leading = true;
-  for (const char* p = s; *p && *p != 'e' && *p != 'E'; ++p) {
+  for (const char* p = s; p < end; ++p) {
     if (*p < '0' || *p > '9') continue;
     if (leading && *p == '0') continue;
     leading = false;
     ++digits;
   }
-  // Trailing zeros after the point are not significant, but "100" has 3
-  // digits: count conservatively (a 16-digit value with trailing zeros stays text).
   return digits <= 15;
 }
 
@@ -163,12 +181,26 @@ void pushValue(lua_State* L, const PGresult* r, int row, int col) {
   }
 }
 
-// Rows as an array of tables (NULL: the key is absent), or the affected count.
-void pushOutcome(lua_State* L, const PGresult* r, bool rows) {
+// db:exec's count: the rows a command wrote. PQcmdTuples also counts the rows
+// a SELECT (or FETCH, MOVE, CREATE TABLE AS) read or moved over; those affect
+// none, as SQLite's count says for the same statements.
+double affectedRows(PGresult* r) {
+  const char* tag = PQcmdStatus(r);
+  bool writes = false;
+  for (const char* verb : {"INSERT ", "UPDATE ", "DELETE ", "MERGE ", "COPY "}) {
+    if (std::strncmp(tag, verb, std::strlen(verb)) == 0) writes = true;
+  }
+  const char* n = PQcmdTuples(r);
+  return writes && n && *n ? std::strtod(n, nullptr) : 0.0;
+}
+
+// Rows as an array of tables (NULL: the key is absent), or the affected
+// count; then the command tag (db.lua reads COMMIT's). Returns 2.
+int pushOutcome(lua_State* L, const PGresult* r, bool rows) {
   if (!rows) {
-    const char* n = PQcmdTuples(const_cast<PGresult*>(r));
-    lua_pushnumber(L, n && *n ? std::strtod(n, nullptr) : 0.0);
-    return;
+    lua_pushnumber(L, affectedRows(const_cast<PGresult*>(r)));
+    lua_pushstring(L, PQcmdStatus(const_cast<PGresult*>(r)));
+    return 2;
   }
   int nrows = PQntuples(r), ncols = PQnfields(r);
   luaL_checkstack(L, ncols + 4, "too many columns");
@@ -186,6 +218,8 @@ void pushOutcome(lua_State* L, const PGresult* r, bool rows) {
     lua_rawseti(L, t, i + 1);
   }
   lua_settop(L, t);
+  lua_pushstring(L, PQcmdStatus(const_cast<PGresult*>(r)));
+  return 2;
 }
 
 // ---------------------------------------------------------------------------
@@ -207,8 +241,11 @@ bool bindParams(lua_State* L, int first, int n, db::PgQuery* q, std::string* err
       case LUA_TNUMBER: {
         double d = lua_tonumber(L, idx);
         char buf[32];
-        if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.007199254740992e15) {
-          std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(d));
+        // Integral values within int8 in plain digits (exact for a double):
+        // "%.17g" would write 2^60 as 1.152921504606847e+18, which int8
+        // parameters refuse.
+        if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2233720368547758e18) {
+          std::snprintf(buf, sizeof buf, "%.0f", d);
         } else if (std::isnan(d)) {
           std::snprintf(buf, sizeof buf, "NaN");
         } else if (std::isinf(d)) {
@@ -247,8 +284,8 @@ bool prepareQuery(lua_State* L, int sql_idx, db::PgQuery* q, std::string* error)
   q->sql = db::toDollarPlaceholders({sql, len}, &count);
   int n = lua_gettop(L) - sql_idx;
   if (static_cast<size_t>(n) != count) {
-    *error = "db error: " + std::to_string(n) + " parameters given for " +
-             std::to_string(count) + " placeholders";
+    *error = "db error: " + std::to_string(n) + " parameters given for " + std::to_string(count) +
+             " placeholders";
     return false;
   }
   return bindParams(L, sql_idx + 1, n, q, error);
@@ -269,7 +306,7 @@ void queryDone(db::PgQuery* q) {
     lua_pushlstring(co, q->error.data(), q->error.size());
     n = 2;
   } else {
-    pushOutcome(co, q->result, w->rows);
+    n = pushOutcome(co, q->result, w->rows);
   }
   delete w;
   t->vm->resume(t, n);
@@ -302,8 +339,17 @@ std::string trimmed(const char* msg) {
   return s;
 }
 
+void closeBlocking(net::Timer* t) {
+  auto* h = static_cast<PgHandle*>(t->data);
+  if (h->blocking) PQfinish(h->blocking);
+  h->blocking = nullptr;
+}
+
 // Load time and the CLI (no task to suspend, not the request path): one
-// blocking connection, opened on first use, closed once the loop takes over.
+// blocking connection, opened on first use, closed once the loop takes over
+// (a timer due at once fires on the loop's first turn: a worker whose
+// handlers never use the database must not keep a server connection, outside
+// max_connections, for its whole life).
 PGconn* blockingConn(PgHandle* h, std::string* error) {
   if (h->blocking && PQstatus(h->blocking) != CONNECTION_OK) {
     PQfinish(h->blocking);
@@ -316,8 +362,9 @@ PGconn* blockingConn(PgHandle* h, std::string* error) {
       PQfinish(c);
       return nullptr;
     }
-    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);  // NOTICEs are not errors
+    db::routeNotices(c);
     h->blocking = c;
+    if (h->closer && !h->closer->armed()) h->vm->loop()->armAfter(h->closer, 0);
   }
   return h->blocking;
 }
@@ -335,12 +382,10 @@ int runBlocking(lua_State* L, PgHandle* h, db::PgQuery* q, bool rows) {
   ExecStatusType st = PQresultStatus(r);
   int n;
   if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-    pushOutcome(L, r, rows);
-    n = 1;
+    n = pushOutcome(L, r, rows);
   } else {
     const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-    n = pushError(L, std::string("db error: ") +
-                         (primary ? primary : PQerrorMessage(c)));
+    n = pushError(L, std::string("db error: ") + (primary ? primary : PQerrorMessage(c)));
   }
   PQclear(r);
   return n;
@@ -368,6 +413,10 @@ int statement(lua_State* L, bool rows) {
     return pushError(L, error);
   }
   Task* t = runningTask(L, vm);
+  if (!t && nestedCoroutine(L, vm)) {
+    delete q;
+    return pushError(L, kNotInTask);
+  }
   if (!t || !h->pool || (tx && tx->blocking)) {
     if (tx && !tx->blocking) {
       delete q;
@@ -432,6 +481,7 @@ int luaPgLease(lua_State* L) {
   Vm* vm = vmOf(L);
   auto* tx = static_cast<PgTx*>(luaL_checkudata(L, 1, kTxMeta));
   Task* t = runningTask(L, vm);
+  if (!t && nestedCoroutine(L, vm)) return pushError(L, kNotInTask);
   if (!t || !tx->handle->pool) {  // load time, the CLI: the blocking connection
     tx->blocking = true;
     lua_pushboolean(L, 1);
@@ -511,10 +561,16 @@ int luaPgPool(lua_State* L) {
   h->pool = nullptr;
   h->conninfo = nullptr;
   h->blocking = nullptr;
+  h->closer = nullptr;
   luaL_getmetatable(L, kPoolMeta);
   lua_setmetatable(L, -2);
   h->conninfo = new std::string(conninfo, len);
-  if (vm->loop()) h->pool = new db::PgPool(vm->loop(), *h->conninfo, size, max);
+  if (vm->loop()) {
+    h->pool = new db::PgPool(vm->loop(), *h->conninfo, size, max);
+    h->closer = new net::Timer;
+    h->closer->fire = closeBlocking;
+    h->closer->data = h;
+  }
   return 1;
 }
 
@@ -526,6 +582,11 @@ int poolGc(lua_State* L) {
   h->conninfo = nullptr;
   if (h->blocking) PQfinish(h->blocking);
   h->blocking = nullptr;
+  if (h->closer) {
+    h->vm->loop()->disarm(h->closer);
+    delete h->closer;
+    h->closer = nullptr;
+  }
   return 0;
 }
 

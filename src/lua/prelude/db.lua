@@ -112,8 +112,9 @@ local DB = { query = query, exec = exec, transaction = transaction }
 local DB_MT = { __index = DB }
 
 -- PostgreSQL (lua/db_pg.cpp): each native waits by itself (the pool on the
--- worker's loop) and answers with its result or nil + "db error: ...". A
--- transaction leases a connection of the worker's pool for itself.
+-- worker's loop) and answers with its result and the command tag, or nil +
+-- "db error: ...". A transaction leases a connection of the worker's pool
+-- for itself.
 local pg_pool, pg_query, pg_exec = native.pg_pool, native.pg_query, native.pg_exec
 local pg_tx, pg_lease, pg_hold, pg_release = native.pg_tx, native.pg_lease, native.pg_hold,
   native.pg_release
@@ -128,6 +129,7 @@ local function pg_statement(f, name)
   end
 end
 
+local PG_ROLLED_BACK = "db error: the transaction was rolled back (a statement in it failed)"
 local PG_TX = { query = pg_statement(pg_query, "query"), exec = pg_statement(pg_exec, "exec") }
 local PG_TX_MT = { __index = PG_TX }
 
@@ -143,6 +145,10 @@ local function pg_finish(t, tx, ok, ...)
   pg_hold(t, false)
   pg_release(t)
   if r == nil then error(why, 2) end
+  -- A failed statement (caught inside fn) aborted the transaction: PostgreSQL
+  -- answers its COMMIT with ROLLBACK, no error. What fn wrote is gone, which
+  -- must not pass for a commit.
+  if why == "ROLLBACK" then error(PG_ROLLED_BACK, 2) end
   return ...
 end
 

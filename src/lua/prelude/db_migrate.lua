@@ -494,11 +494,15 @@ local function roll_back(db, engine, file)
   end)
 end
 
--- Runs one migration step; an error names the migration.
+-- Runs one migration step; an error names the migration. A statement's db error carries
+-- the position error() gave it (this file's executor line), which says nothing to the
+-- reader: only the engine's message is kept. Other errors keep theirs (a migration file's).
 local function step(name, fn, ...)
   local ok, err = pcall(fn, ...)
   if not ok then
-    local message = tostring(err):gsub("^db error: ", "")
+    local message = tostring(err)
+    message = message:match("^[^\n]-:%d+: (db error: .*)$") or message
+    message = message:gsub("^db error: ", "")
     fail("migration %s: %s", name, message)
   end
 end
