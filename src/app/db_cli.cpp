@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/log.h"
 #include "lua/vm.h"
 
 namespace rover::app {
@@ -86,6 +87,7 @@ int runDbCommand(int argc, char** argv) {
   }
   std::sort(files.begin(), files.end());
 
+  core::setLogLevel(core::LogLevel::kWarn);  // the step lines are the output; no NOTICE chatter
   lua::Vm vm(1, 1);
   lua_State* L = vm.state();
   if (luaL_loadbuffer(L, kRun, std::char_traits<char>::length(kRun), "=rover db") != 0) {

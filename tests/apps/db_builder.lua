@@ -28,21 +28,8 @@ rover.db.schema.books {
   note = g:string(),
 }
 
--- The migration runner (B.run_migrations, prelude/db_migrate.lua) has no entry point for
--- apps, and `rover db migrate` does not exist yet: until it does, this app reaches the
--- runner through the builder module that rover.db's index function holds as upvalue B.
-local function find_runner()
-  local index = getmetatable(db).__index
-  if type(index) ~= "function" then return nil end
-  for i = 1, 50 do
-    local name, value = debug.getupvalue(index, i)
-    if name == nil then return nil end
-    if name == "B" and type(value) == "table" and type(value.run_migrations) == "function" then
-      return value.run_migrations
-    end
-  end
-end
-local run_migrations = find_runner()
+-- The migration runner `rover db` uses (prelude/db_migrate.lua).
+local run_migrations = rover.db.run_migrations
 
 local function split(s)
   local out = {}
@@ -52,7 +39,6 @@ end
 
 -- GET /migrate?command=&names=a.lua,b.lua&steps=&force=1 -> { lines } | 500 { error }
 function api.migrate.get(ctx)
-  if not run_migrations then return api.json:status(501, { error = "no migration runner" }) end
   local q = ctx:query()
   local files = {}
   for i, name in ipairs(split(q.names)) do
