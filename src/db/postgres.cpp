@@ -17,7 +17,7 @@ constexpr size_t kMaxStatements = 256;  // prepared per connection; unnamed beyo
 constexpr size_t kMaxPipelineDepth = 64;
 constexpr uint64_t kCapRetryMs = 5;
 
-std::shared_ptr<PgCap> capFor(const std::string& conninfo, int max) {
+std::shared_ptr<PgCap> capFor(const std::string& conninfo, int max, bool is_default) {
   static std::mutex mu;
   static std::map<std::string, std::shared_ptr<PgCap>> caps;
   std::lock_guard<std::mutex> lock(mu);
@@ -25,6 +25,10 @@ std::shared_ptr<PgCap> capFor(const std::string& conninfo, int max) {
   if (!c) {
     c = std::make_shared<PgCap>();
     c->max = max;
+    c->max_is_default = is_default;
+  } else if (c->max_is_default) {  // a configured cap, or a later default, replaces a default
+    c->max = max;
+    c->max_is_default = is_default;
   }
   return c;
 }
@@ -432,11 +436,12 @@ void PgConn::close() {
 
 // ---------------------------------------------------------------------------
 
-PgPool::PgPool(net::Loop* loop, std::string conninfo, int size, int max_connections)
+PgPool::PgPool(net::Loop* loop, std::string conninfo, int size, int max_connections,
+               bool default_max)
     : loop_(loop),
       conninfo_(std::move(conninfo)),
       size_(size),
-      cap_(capFor(conninfo_, max_connections)) {
+      cap_(capFor(conninfo_, max_connections, default_max)) {
   deferred_timer_.fire = &PgPool::onDeferred;
   deferred_timer_.data = this;
   retry_timer_.fire = [](net::Timer* t) { static_cast<PgPool*>(t->data)->dispatchWaiting(); };

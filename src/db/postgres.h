@@ -70,7 +70,8 @@ struct PgLease {
 // since a pool's connections never leave it otherwise.
 struct PgCap {
   std::atomic<int> open{0};
-  int max = 0;
+  std::atomic<int> max{0};
+  bool max_is_default = true;  // pool x workers, not configured (guarded by capFor's lock)
   std::atomic<int> starving{0};
   std::mutex mu;              // guards wake_fds
   std::vector<int> wake_fds;  // one eventfd per pool
@@ -86,7 +87,10 @@ class PgPool {
  public:
   // `size`: connections this worker may open; `max_connections`: the cap for
   // the whole process (the first pool made for a conninfo sets it).
-  PgPool(net::Loop* loop, std::string conninfo, int size, int max_connections);
+  // `default_max`: max_connections is the default (pool x workers): worker 1
+  // loads before the worker count is final, so a later pool's default wins.
+  PgPool(net::Loop* loop, std::string conninfo, int size, int max_connections,
+         bool default_max = false);
   ~PgPool();  // closes everything; pending done()/ready() are not called
   PgPool(const PgPool&) = delete;
   PgPool& operator=(const PgPool&) = delete;

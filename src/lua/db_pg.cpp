@@ -556,6 +556,7 @@ int luaPgPool(lua_State* L) {
   const char* conninfo = luaL_checklstring(L, 1, &len);
   int size = static_cast<int>(luaL_checkinteger(L, 2));
   int max = static_cast<int>(luaL_checkinteger(L, 3));
+  bool default_max = lua_toboolean(L, 4);
   auto* h = static_cast<PgHandle*>(lua_newuserdata(L, sizeof(PgHandle)));
   h->vm = vm;
   h->pool = nullptr;
@@ -566,7 +567,7 @@ int luaPgPool(lua_State* L) {
   lua_setmetatable(L, -2);
   h->conninfo = new std::string(conninfo, len);
   if (vm->loop()) {
-    h->pool = new db::PgPool(vm->loop(), *h->conninfo, size, max);
+    h->pool = new db::PgPool(vm->loop(), *h->conninfo, size, max, default_max);
     h->closer = new net::Timer;
     h->closer->fire = closeBlocking;
     h->closer->data = h;

@@ -192,7 +192,8 @@ local function connect_pg(opts)
   if type(max) ~= "number" or max < 1 or max % 1 ~= 0 then
     error("rover.db.connect: max_connections must be an integer >= 1", 2)
   end
-  return setmetatable({ engine = "postgres", url = url, [CONN] = pg_pool(url, pool, max) }, PG_MT)
+  return setmetatable({ engine = "postgres", url = url,
+                        [CONN] = pg_pool(url, pool, max, opts.max_connections == nil) }, PG_MT)
 end
 
 -- rover.db.connect { path = "rover.sqlite" }: the file is opened by each
