@@ -1,5 +1,7 @@
 #include "db/postgres.h"
 
+#include "net/resolver.h"
+
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -93,6 +95,7 @@ class PgConn {
   ~PgConn() { close(); }
 
   bool start(const std::string& conninfo, std::string* error);
+  bool connect(std::string* error);  // PQconnectStartParams with params_
   bool ready() const { return ready_; }
   size_t load() const { return inflight_ + queued_count_; }
   bool exclusive = false;     // leased for a transaction
@@ -126,6 +129,8 @@ class PgConn {
   bool ready_ = false;
   bool starting_ = false;
   std::string start_error_;
+  std::vector<std::pair<std::string, std::string>> params_;  // the parsed conninfo
+  std::shared_ptr<net::Resolution> resolution_;              // while the host name is looked up
   // Sent, awaiting results (in order); queued while connecting.
   PgQuery* head_ = nullptr;
   PgQuery* tail_ = nullptr;
@@ -143,8 +148,56 @@ class PgConn {
   uint64_t stmt_serial_ = 0;  // names are never reused (see send())
 };
 
+// A host name is looked up off the worker (net/resolver) and handed to
+// libpq as `hostaddr`: PQconnectStart would block in getaddrinfo for it.
+// Socket directories, numeric addresses, host lists and conninfos that set
+// hostaddr themselves go to libpq as they are.
 bool PgConn::start(const std::string& conninfo, std::string* error) {
-  pg_ = PQconnectStart(conninfo.c_str());
+  char* parse_error = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &parse_error);
+  if (!opts) {
+    *error = "db error: connection failed: " + trimmed(parse_error ? parse_error : "out of memory");
+    PQfreemem(parse_error);
+    return false;
+  }
+  std::string host, hostaddr;
+  for (PQconninfoOption* o = opts; o->keyword; ++o) {
+    if (!o->val) continue;
+    if (std::strcmp(o->keyword, "host") == 0) host = o->val;
+    if (std::strcmp(o->keyword, "hostaddr") == 0) hostaddr = o->val;
+    params_.emplace_back(o->keyword, o->val);
+  }
+  PQconninfoFree(opts);
+  if (!hostaddr.empty() || host.find(',') != std::string::npos || net::isLiteralHost(host))
+    return connect(error);
+  resolution_ = std::make_shared<net::Resolution>();
+  resolution_->host = host;
+  resolution_->data = this;
+  resolution_->done = [](net::Resolution* r) {
+    auto* c = static_cast<PgConn*>(r->data);
+    c->resolution_.reset();
+    if (!r->error.empty()) {
+      c->fail("db error: connection failed: could not translate host name \"" + r->host +
+              "\" to address: " + r->error);
+      return;
+    }
+    c->params_.emplace_back("hostaddr", r->addresses.front());
+    std::string error;
+    if (!c->connect(&error)) c->fail(error);
+  };
+  net::resolveAsync(pool_->loop_, resolution_);
+  return true;
+}
+
+bool PgConn::connect(std::string* error) {
+  std::vector<const char*> keys, values;
+  for (const auto& [k, v] : params_) {
+    keys.push_back(k.c_str());
+    values.push_back(v.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  pg_ = PQconnectStartParams(keys.data(), values.data(), 0);
   if (!pg_) {
     *error = "db error: connection failed: out of memory";
     return false;
@@ -421,6 +474,10 @@ void PgConn::abandonAll(const std::string& message, std::vector<PgQuery*>* faile
 void PgConn::fail(const std::string& message) { pool_->connBroken(this, message); }
 
 void PgConn::close() {
+  if (resolution_) {
+    resolution_->cancel();
+    resolution_.reset();
+  }
   if (watch_) {
     if (fd_ >= 0) pool_->loop_->reactor().remove(fd_);
     watch_->fd = -1;  // it may still have events in this batch (net/loop.h)
