@@ -37,6 +37,7 @@ void addIdempotencyNatives(lua_State* L, int natives);   // lua/idempotency.cpp
 void addHttpNatives(lua_State* L, int natives, Vm* vm);  // lua/http.cpp
 void addPgNatives(lua_State* L, int natives, Vm* vm);    // lua/db_pg.cpp
 void addDbNatives(lua_State* L, int natives, Vm* vm);    // lua/db_natives.cpp
+void addAuthNatives(lua_State* L, int natives);          // lua/auth.cpp
 
 namespace {
 
@@ -183,6 +184,7 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   addHttpNatives(L, natives, this);
   addPgNatives(L, natives, this);
   addDbNatives(L, natives, this);
+  addAuthNatives(L, natives);
 
   runPrelude(L, prelude::k_guard, "=rover.guard", 0);
   int guard = lua_gettop(L);
