@@ -28,6 +28,7 @@ extern const std::string_view k_http;
 extern const std::string_view k_db;
 extern const std::string_view k_db_builder;
 extern const std::string_view k_db_migrate;
+extern const std::string_view k_cookie;
 }  // namespace rover::lua::prelude
 
 namespace rover::lua {
@@ -144,6 +145,8 @@ int lazyRoverField(lua_State* L) {
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, -2);
     runPrelude(L, prelude::k_db, "=rover.db", 2);
+  } else if (name == "cookie") {
+    runPrelude(L, prelude::k_cookie, "=rover.cookie", 0);
   } else {
     return 0;
   }
