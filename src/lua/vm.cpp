@@ -29,6 +29,7 @@ extern const std::string_view k_db;
 extern const std::string_view k_db_builder;
 extern const std::string_view k_db_migrate;
 extern const std::string_view k_cookie;
+extern const std::string_view k_auth;
 }  // namespace rover::lua::prelude
 
 namespace rover::lua {
@@ -147,6 +148,9 @@ int lazyRoverField(lua_State* L) {
     runPrelude(L, prelude::k_db, "=rover.db", 2);
   } else if (name == "cookie") {
     runPrelude(L, prelude::k_cookie, "=rover.cookie", 0);
+  } else if (name == "auth") {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    runPrelude(L, prelude::k_auth, "=rover.auth", 1);
   } else {
     return 0;
   }
