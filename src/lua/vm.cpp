@@ -28,6 +28,8 @@ extern const std::string_view k_http;
 extern const std::string_view k_db;
 extern const std::string_view k_db_builder;
 extern const std::string_view k_db_migrate;
+extern const std::string_view k_cookie;
+extern const std::string_view k_auth;
 }  // namespace rover::lua::prelude
 
 namespace rover::lua {
@@ -37,6 +39,7 @@ void addIdempotencyNatives(lua_State* L, int natives);   // lua/idempotency.cpp
 void addHttpNatives(lua_State* L, int natives, Vm* vm);  // lua/http.cpp
 void addPgNatives(lua_State* L, int natives, Vm* vm);    // lua/db_pg.cpp
 void addDbNatives(lua_State* L, int natives, Vm* vm);    // lua/db_natives.cpp
+void addAuthNatives(lua_State* L, int natives);          // lua/auth.cpp
 
 namespace {
 
@@ -143,6 +146,11 @@ int lazyRoverField(lua_State* L) {
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, -2);
     runPrelude(L, prelude::k_db, "=rover.db", 2);
+  } else if (name == "cookie") {
+    runPrelude(L, prelude::k_cookie, "=rover.cookie", 0);
+  } else if (name == "auth") {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    runPrelude(L, prelude::k_auth, "=rover.auth", 1);
   } else {
     return 0;
   }
@@ -183,6 +191,7 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   addHttpNatives(L, natives, this);
   addPgNatives(L, natives, this);
   addDbNatives(L, natives, this);
+  addAuthNatives(L, natives);
 
   runPrelude(L, prelude::k_guard, "=rover.guard", 0);
   int guard = lua_gettop(L);
