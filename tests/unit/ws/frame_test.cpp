@@ -289,7 +289,8 @@ TEST(Frame, CloseBodies) {
   CloseCode error = CloseCode::kNoStatus;
   ASSERT_TRUE(parseCloseBody("", &body, &error));
   EXPECT_EQ(body.code, CloseCode::kNoStatus);
-  ASSERT_TRUE(parseCloseBody(closePayload(1000, "bye \xC3\xA9"), &body, &error));
+  std::string bye = closePayload(1000, "bye \xC3\xA9");  // the reason is a view of it
+  ASSERT_TRUE(parseCloseBody(bye, &body, &error));
   EXPECT_EQ(body.code, CloseCode::kNormal);
   EXPECT_EQ(body.reason, "bye \xC3\xA9");
   EXPECT_FALSE(parseCloseBody("\x03", &body, &error));
