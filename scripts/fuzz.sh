@@ -5,7 +5,7 @@
 # target crashes, leaks, times out or breaks an invariant; the reproducer is
 # left in build-fuzz/artifacts/<target>/.
 #
-#   bash scripts/fuzz.sh [SECONDS] [TARGET...]    # targets: fuzz_http fuzz_chunked fuzz_json fuzz_router fuzz_multipart fuzz_response_headers fuzz_placeholders fuzz_base64url
+#   bash scripts/fuzz.sh [SECONDS] [TARGET...]    # targets: fuzz_http fuzz_chunked fuzz_json fuzz_router fuzz_multipart fuzz_response_headers fuzz_placeholders fuzz_base64url fuzz_ws
 #
 # To replay one input: build-fuzz/fuzz/<target> FILE (ROVER_FUZZ_PRINT=1 shows
 # fuzz_http's responses).
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-30}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_http fuzz_chunked fuzz_json fuzz_router fuzz_multipart fuzz_response_headers fuzz_placeholders fuzz_base64url)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_http fuzz_chunked fuzz_json fuzz_router fuzz_multipart fuzz_response_headers fuzz_placeholders fuzz_base64url fuzz_ws)
 
 bash scripts/deps.sh clang  # clang 14, libFuzzer and sanitizer runtimes (libclang-rt-14-dev)
 
