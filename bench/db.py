@@ -33,41 +33,9 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 from pgcluster import PgCluster  # noqa: E402
+from common import free_port, cpu_seconds, wait_port  # noqa: E402
 
-TICK = os.sysconf("SC_CLK_TCK")
 POOL = 8
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def cpu_seconds(pids):
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except OSError:
-            pass
-    return total / TICK
-
-
-def wait_port(port, proc):
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise SystemExit("server exited: %s" % proc.args)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)  # startup only, not a measurement
-    raise SystemExit("server did not listen: %s" % proc.args)
 
 
 def wrk(port, path, conns, duration, pinned):
