@@ -103,12 +103,6 @@ Conn* checkConn(lua_State* L, int idx) {
   return nullptr;
 }
 
-// The task whose coroutine is L, or nullptr (load time, an app's own coroutine).
-Task* runningTask(lua_State* L, Vm* vm) {
-  Task* t = vm->currentTask();
-  return t && t->co == L && vm->loop() ? t : nullptr;
-}
-
 // --- the connection's owner and its queue ------------------------------------------
 
 void unqueue(DbWait* w) {
@@ -229,7 +223,7 @@ int yieldFor(lua_State* L, Task* t, DbWait* w, double ms) {
 int luaWaitBusy(lua_State* L) {
   DbWorker* dw = workerOf(L);
   double ms = luaL_checknumber(L, 1);
-  Task* t = runningTask(L, dw->vm);
+  Task* t = dw->vm->suspendableTask(L);
   if (!t) {
     lua_pushboolean(L, 0);
     return 1;
@@ -248,7 +242,7 @@ int luaWaitConn(lua_State* L) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  Task* t = runningTask(L, dw->vm);
+  Task* t = dw->vm->suspendableTask(L);
   if (!t) {
     lua_pushboolean(L, 0);
     return 1;
@@ -458,7 +452,7 @@ int luaBegin(lua_State* L) {
   db::Status st = c->sql.run("BEGIN IMMEDIATE");
   if (st != db::Status::kDone) return pushStatus(L, st, c);
   c->owner = L;
-  c->owner_task = runningTask(L, dw->vm);
+  c->owner_task = dw->vm->suspendableTask(L);
   c->in_tx = true;
   if (c->owner_task) c->owner_task->addHold(&c->hold);
   lua_pushboolean(L, 1);

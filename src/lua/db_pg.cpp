@@ -78,13 +78,6 @@ struct LeaseWait : Wait {
   PgTx* tx = nullptr;
 };
 
-Vm* vmOf(lua_State* L) { return static_cast<Vm*>(lua_touserdata(L, lua_upvalueindex(1))); }
-
-Task* runningTask(lua_State* L, Vm* vm) {
-  Task* t = vm->currentTask();
-  return t && t->co == L && vm->loop() ? t : nullptr;
-}
-
 // Inside a handler or task, but on a coroutine of its own (coroutine.wrap in
 // a handler): nothing can suspend the handler from there, and the blocking
 // connection would stall the worker, so a statement raises (as rover.http).
@@ -396,7 +389,7 @@ PgHandle* checkPool(lua_State* L, int idx) {
 }
 
 int statement(lua_State* L, bool rows) {
-  Vm* vm = vmOf(L);
+  Vm* vm = upvalueVm(L);
   PgTx* tx = nullptr;
   PgHandle* h;
   if (luaL_testudata(L, 1, kTxMeta)) {
@@ -412,7 +405,7 @@ int statement(lua_State* L, bool rows) {
     delete q;
     return pushError(L, error);
   }
-  Task* t = runningTask(L, vm);
+  Task* t = vm->suspendableTask(L);
   if (!t && nestedCoroutine(L, vm)) {
     delete q;
     return pushError(L, kNotInTask);
@@ -478,9 +471,9 @@ void leaseCancel(Wait* w) {
 
 // pg_lease(tx): waits for an exclusive connection -> true | nil, message.
 int luaPgLease(lua_State* L) {
-  Vm* vm = vmOf(L);
+  Vm* vm = upvalueVm(L);
   auto* tx = static_cast<PgTx*>(luaL_checkudata(L, 1, kTxMeta));
-  Task* t = runningTask(L, vm);
+  Task* t = vm->suspendableTask(L);
   if (!t && nestedCoroutine(L, vm)) return pushError(L, kNotInTask);
   if (!t || !tx->handle->pool) {  // load time, the CLI: the blocking connection
     tx->blocking = true;
@@ -514,10 +507,10 @@ int luaPgTx(lua_State* L) {
 
 // pg_hold(tx, on): the transaction is open (a hold on the task) or over.
 int luaPgHold(lua_State* L) {
-  Vm* vm = vmOf(L);
+  Vm* vm = upvalueVm(L);
   auto* tx = static_cast<PgTx*>(luaL_checkudata(L, 1, kTxMeta));
   bool on = lua_toboolean(L, 2);
-  Task* t = runningTask(L, vm);
+  Task* t = vm->suspendableTask(L);
   if (on) {
     tx->open = true;
     if (t) t->addHold(&tx->hold);
@@ -551,7 +544,7 @@ int txGc(lua_State* L) {
 }
 
 int luaPgPool(lua_State* L) {
-  Vm* vm = vmOf(L);
+  Vm* vm = upvalueVm(L);
   size_t len;
   const char* conninfo = luaL_checklstring(L, 1, &len);
   int size = static_cast<int>(luaL_checkinteger(L, 2));

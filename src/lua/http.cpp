@@ -22,8 +22,6 @@ struct HttpWait : Wait {
   client::OutboundRequest req;
 };
 
-Vm* vmOf(lua_State* L) { return static_cast<Vm*>(lua_touserdata(L, lua_upvalueindex(1))); }
-
 // application/json or application/*+json (runtime-modules.md §5).
 bool isJsonResponse(const client::OutboundRequest& r) {
   for (const auto& [name, value] : r.response_headers.fields()) {
@@ -89,9 +87,9 @@ bool safeHeaderLine(std::string_view h) {
 // http_request(method, url, header_lines, body|nil, timeout_ms, allow_private)
 //   -> (yields) status, headers, data | nil, message
 int luaHttpRequest(lua_State* L) {
-  Vm* vm = vmOf(L);
-  Task* t = vm->currentTask();
-  if (!t || t->co != L || !vm->loop())
+  Vm* vm = upvalueVm(L);
+  Task* t = vm->suspendableTask(L);
+  if (!t)
     return luaL_error(L, "rover.http must be called inside a handler or task");
   size_t mlen, ulen;
   const char* method = luaL_checklstring(L, 1, &mlen);

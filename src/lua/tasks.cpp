@@ -30,15 +30,6 @@ namespace {
 constexpr const char* kYieldOutsideWait =
     "attempt to yield from a handler or task outside a waiting call";
 
-Vm* vmOf(lua_State* L) { return static_cast<Vm*>(lua_touserdata(L, lua_upvalueindex(1))); }
-
-// The task whose coroutine is L, or nullptr (load time, a hook run from C, or
-// a coroutine the app made itself: yielding there would not reach our loop).
-Task* runningTask(lua_State* L, Vm* vm) {
-  Task* t = vm->currentTask();
-  return t && t->co == L ? t : nullptr;
-}
-
 void delayFired(net::Timer* timer) {
   auto* t = static_cast<Task*>(timer->data);
   t->removeWait(&t->delay);
@@ -52,9 +43,9 @@ void delayCancel(Wait* w) {
 
 // rover.delay(ms): the recipe in five steps.
 int luaDelay(lua_State* L) {
-  Vm* vm = vmOf(L);
-  Task* t = runningTask(L, vm);  // 1. check
-  if (!t || !vm->loop())
+  Vm* vm = upvalueVm(L);
+  Task* t = vm->suspendableTask(L);  // 1. check (not at load time, a hook run
+  if (!t)                            //    from C or an app's own coroutine)
     return luaL_error(L, "rover.delay must be called inside a handler or task");
   double ms = lua_type(L, 1) == LUA_TNUMBER ? lua_tonumber(L, 1) : -1;
   if (!(ms >= 0) || std::isinf(ms)) return luaL_error(L, "rover.delay: ms must be a number >= 0");
@@ -76,7 +67,7 @@ struct TaskHandle {
 };
 
 int luaSpawn(lua_State* L) {
-  Vm* vm = vmOf(L);
+  Vm* vm = upvalueVm(L);
   luaL_checktype(L, 1, LUA_TFUNCTION);
   const char* label = luaL_optstring(L, 2, "rover.spawn task");
   lua_settop(L, 1);
@@ -93,14 +84,14 @@ int luaSpawn(lua_State* L) {
 }
 
 int luaCancel(lua_State* L) {
-  Vm* vm = vmOf(L);
+  Vm* vm = upvalueVm(L);
   auto* h = static_cast<TaskHandle*>(luaL_checkudata(L, 1, "rover.task"));
   if (h->task) vm->cancel(h->task, h->generation);
   return 0;
 }
 
 int luaNowMs(lua_State* L) {
-  Vm* vm = vmOf(L);
+  Vm* vm = upvalueVm(L);
   lua_pushnumber(L, vm->loop() ? static_cast<double>(vm->loop()->updateNow()) : 0.0);
   return 1;
 }

@@ -278,6 +278,8 @@ Vm::~Vm() {
   lua_close(L_);
 }
 
+Vm* upvalueVm(lua_State* L) { return static_cast<Vm*>(lua_touserdata(L, lua_upvalueindex(1))); }
+
 client::HttpClient* Vm::httpClient(bool allow_private) {
   std::unique_ptr<client::HttpClient>& c = http_[allow_private ? 1 : 0];
   if (!c) c = std::make_unique<client::HttpClient>(loop_);

@@ -116,6 +116,10 @@ struct RequestInfo {
 // Runs a snippet of Lua (startup only); returns false on error.
 bool runString(lua_State* L, const std::string& code);
 
+class Vm;
+// The Vm a native was registered with as its first upvalue (lua/*.cpp).
+Vm* upvalueVm(lua_State* L);
+
 class Vm {
  public:
   // `loop`: the worker's event loop that waits (rover.delay, ...) register
@@ -201,6 +205,12 @@ class Vm {
   Task* taskAt(uint32_t slot) { return slot < tasks_.size() ? tasks_[slot].get() : nullptr; }
   // The task whose coroutine is running, or nullptr (load time, hooks).
   Task* currentTask() { return current_; }
+  // The task a waiting call made on coroutine L may suspend: L is the
+  // running task's own coroutine and a loop will resume it. nullptr at load
+  // time, on an app's own coroutine, or without a loop.
+  Task* suspendableTask(lua_State* L) {
+    return current_ && current_->co == L && loop_ ? current_ : nullptr;
+  }
   size_t suspendedTasks() const { return suspended_count_; }
 
   lua_State* state() { return L_; }
