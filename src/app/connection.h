@@ -17,6 +17,7 @@ enum class ConnState : uint8_t {
   kOpen,       // reading requests
   kClosing,    // send what is queued, then close
   kLingering,  // after a transport rejection: half-closed, discarding input
+  kUpgraded,   // a WebSocket (runtime-modules.md §7): frames, in `ws`
 };
 
 // Timeouts of lua-api.md §11.2, one timer list each (net/timers.h).
@@ -26,10 +27,12 @@ enum TimerKind : int {
   kTimerBody,
   kTimerOutput,
   kTimerLinger,
+  kTimerWsPing,  // an upgraded connection: ping, or close a silent peer
   kTimerKinds
 };
 
 struct Exchange;
+struct WsConn;
 
 struct Connection : net::TimerNode, net::EventSource {
   Connection() : net::EventSource(net::SourceKind::kConnection) {}
@@ -53,10 +56,12 @@ struct Connection : net::TimerNode, net::EventSource {
   uint64_t file_left = 0;
   http::RequestParser parser;
   Exchange* exchange = nullptr;  // the request whose handler is waiting, if any
+  WsConn* ws = nullptr;          // kUpgraded: the WebSocket side (app/ws_server.h)
+  size_t ws_queued = 0;          // bytes of its frames not yet sent (after `out`)
 
   size_t outPending() const { return out.size() - out_sent; }
-  // Queued, not yet sent: bytes of `out`, then of the file.
-  size_t pending() const { return outPending() + static_cast<size_t>(file_left); }
+  // Queued, not yet sent: bytes of `out`, then of the file or the WebSocket frames.
+  size_t pending() const { return outPending() + static_cast<size_t>(file_left) + ws_queued; }
 };
 
 }  // namespace rover::app

@@ -27,6 +27,7 @@ namespace rover::app {
 
 class Processor;
 struct Connection;
+struct WsConn;
 
 struct Exchange final : lua::TaskOwner {
   Processor* processor = nullptr;
@@ -50,6 +51,7 @@ struct Exchange final : lua::TaskOwner {
   char client_ip[net::kIpTextCap];  // the resolved address when it is not the peer's
   uint64_t t0_ns = 0;   // when the head was complete (for the log line); 0: not logged
   net::Timer deadline;  // timeouts.handler, armed when the handler first waits
+  WsConn* ws_join = nullptr;  // a WebSocket handshake whose join runs (runtime-modules.md §7)
 
   void taskFinished(lua::Task* t) override;
 };

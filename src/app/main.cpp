@@ -158,11 +158,14 @@ int runServer(const CliOptions& cli) {
   settings.output_timeout_ms = ms(cfg.output_timeout);
   settings.linger_ms = ms(cfg.linger);
   settings.handler_timeout_ms = ms(cfg.handler_timeout);
+  settings.ws_ping_ms = ms(cfg.ws_ping);
+  settings.ws_idle_ms = ms(cfg.ws_idle);
   settings.pipeline = pipeline.get();
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<lua::RouteInfo> routes1;
   workers.push_back(std::make_unique<Worker>(1, std::move(loop1), std::move(vm1), settings));
-  if (!workers[0]->vm().buildRoutes(workers[0]->router(), &routes1, &error)) {
+  if (!workers[0]->vm().buildRoutes(workers[0]->router(), &routes1, &error,
+                                    &workers[0]->wsRouter())) {
     return fail("❌ Error: " + error);
   }
   {
@@ -188,7 +191,8 @@ int runServer(const CliOptions& cli) {
     vm->setExposeErrors(cfg.expose_errors);
     workers.push_back(std::make_unique<Worker>(id, std::move(loop), std::move(vm), settings));
     std::vector<lua::RouteInfo> routes;
-    if (!workers.back()->vm().buildRoutes(workers.back()->router(), &routes, &error)) {
+    if (!workers.back()->vm().buildRoutes(workers.back()->router(), &routes, &error,
+                                          &workers.back()->wsRouter())) {
       return fail("❌ Error: " + error);
     }
     if (routes.size() != routes1.size()) {

@@ -1,14 +1,18 @@
 #include "app/processor.h"
+#include "app/ws_server.h"
 
 #include <unistd.h>
 
 #include <fmt/format.h>
+
+#include <span>
 
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "lua/ctx.h"
 #include "net/address.h"
+#include "ws/handshake.h"
 
 namespace rover::app {
 namespace {
@@ -40,6 +44,8 @@ void Processor::open(Connection* c) const {
   c->out_sent = 0;
   c->file_fd = -1;
   c->file_left = 0;
+  c->ws = nullptr;
+  c->ws_queued = 0;
   c->parser.reset();
   c->parser.setBodyLimit(settings_.body_size_limit);
 }
@@ -186,6 +192,10 @@ bool Processor::dispatch(Connection* c) {
     }
   } else if (answeredBeforeRouting(c, x, req, *method)) {
     // stages 4-7 (management, preflight, probes, rate limit, HTTPS redirect)
+  } else if (int r; ws_router_ && *method == router::Method::kGet &&
+                    ws_router_->match(router::Method::kGet, req.path, &match) &&
+                    (r = dispatchUpgrade(c, x, req)) >= 0) {
+    return r == 1;  // answered, or join waits
   } else if (router_.match(*method, req.path, &match)) {
     info.method = *method;
     info.client_ip = x->client.ip;
@@ -211,7 +221,11 @@ bool Processor::dispatch(Connection* c) {
     complete(x, status);
     return true;
   } else if (match.allowed == 0) {  // no route for any method: stage 9, then 10
-    if (!settings_.pipeline ||
+    if (ws_router_ && *method == router::Method::kGet &&
+        ws_router_->match(router::Method::kGet, req.path, &match)) {
+      resp_.reset(426, http::kTextPlain, "Upgrade Required");  // only a WebSocket endpoint here
+      resp_.addHeader("Upgrade", "websocket");
+    } else if (!settings_.pipeline ||
         !settings_.pipeline->serveStatic(req, *method, resp_, static_scratch_)) {
       resp_.reset(404, http::kTextPlain, "Route not found");
     }
@@ -228,6 +242,66 @@ bool Processor::dispatch(Connection* c) {
   send(c, head, connectionHeader(c, req), x);
   complete(x, status);
   return true;
+}
+
+// A GET to a WebSocket endpoint's route (runtime-modules.md §7): a malformed
+// handshake is answered here; a valid one runs the endpoint's join step (its
+// before hooks, then ws.join) as the request's handler, which may wait.
+int Processor::dispatchUpgrade(Connection* c, Exchange* x, const http::Request& req) {
+  std::string_view key;
+  ws::HandshakeStatus hs = ws::checkHandshake(
+      req.method, std::span<const http::Header>(req.headers, req.header_count), &key);
+  if (hs == ws::HandshakeStatus::kNotWebSocket) return -1;
+  if (hs != ws::HandshakeStatus::kOk || req.version_minor == 0) {
+    int status = hs == ws::HandshakeStatus::kOk ? 400 : ws::httpStatus(hs);
+    scratch_.assign("{\"error\":\"");
+    scratch_.append(hs == ws::HandshakeStatus::kOk ? "WebSocket handshake requires HTTP/1.1"
+                                                   : ws::describe(hs));
+    scratch_.append("\"}");
+    resp_.reset(status, http::kJson, scratch_);
+    if (hs == ws::HandshakeStatus::kUnsupportedVersion) {
+      resp_.addHeader("Sec-WebSocket-Version", "13");
+    }
+    send(c, false, connectionHeader(c, req), x);
+    complete(x, status);
+    return 1;
+  }
+  lua::RequestInfo& info = x->info;
+  info.method = router::Method::kGet;
+  info.client_ip = x->client.ip;
+  info.https = x->client.https;
+  info.trusted_peer = x->client.trusted_peer;
+  info.params = match_.params;
+  info.param_count = match_.param_count;
+  WsConn* w = ws_->beginJoin(c, match_.handler, key);
+  info.ws_conn = w->id;
+  x->ws_join = w;
+  int status = vm_.handle(info, x, &resp_, &x->task);
+  if (status == 0) {  // join waits
+    c->exchange = x;
+    detach(c, x);
+    if (net::Loop* loop = vm_.loop()) {
+      loop->arm(&x->deadline, loop->now() + settings_.handler_timeout_ms);
+    }
+    return 0;
+  }
+  endJoin(c, x, req, status);
+  return 1;
+}
+
+// join returned: 101 makes the connection upgraded (what join sent follows
+// it); anything else is an HTTP response and the WebSocket never was.
+void Processor::endJoin(Connection* c, Exchange* x, const http::Request& req, int status) {
+  WsConn* w = x->ws_join;
+  x->ws_join = nullptr;
+  if (status == 101) {
+    ws_->accept(w);
+  } else {
+    ws_->cancelJoin(w);
+    send(c, x->head_request, connectionHeader(c, req), x);
+  }
+  vm_.release(x->task);
+  complete(x, status);
 }
 
 // The request log line (lua-api.md §12), once the response is queued.
@@ -249,6 +323,13 @@ void Processor::finish(Exchange* x) {
   Connection* c = x->conn;
   if (vm_.loop()) vm_.loop()->disarm(&x->deadline);
   int status = vm_.respond(x->task, &resp_);
+  if (x->ws_join) {  // a WebSocket handshake's join that waited
+    c->exchange = nullptr;
+    endJoin(c, x, x->request, status);
+    if (c->state == ConnState::kOpen) process(c);
+    if (host_) host_->exchangeFinished(c);
+    return;
+  }
   if (resp_.body_kind == http::BodyKind::kProducer && !x->head_request) {
     startStream(c, x, x->request);
     if (host_) host_->exchangeFinished(c);  // sends the head, then pulls
@@ -270,6 +351,10 @@ void Processor::timedOut(Exchange* x) {
   Connection* c = x->conn;
   vm_.abort(x->task);
   x->task = nullptr;
+  if (x->ws_join) {
+    ws_->cancelJoin(x->ws_join);
+    x->ws_join = nullptr;
+  }
   if (core::logEnabled(core::LogLevel::kError)) {
     core::logLine(core::LogLevel::kError,
                   fmt::format("[{}] {} {} - Handler timed out", lua::requestId(x->info),
@@ -438,6 +523,10 @@ void Processor::abort(Connection* c) {
   if (!x) return;
   if (vm_.loop()) vm_.loop()->disarm(&x->deadline);
   vm_.abort(x->task);
+  if (x->ws_join) {
+    ws_->cancelJoin(x->ws_join);
+    x->ws_join = nullptr;
+  }
   c->exchange = nullptr;
   releaseExchange(x);
 }

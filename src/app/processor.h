@@ -23,6 +23,8 @@
 
 namespace rover::app {
 
+class WsServer;
+
 struct ProcessorSettings {
   int64_t body_size_limit = core::kDefaultBodySizeLimit;
   int worker_id = 1;
@@ -62,6 +64,12 @@ class Processor {
   void setDraining(bool draining) { draining_ = draining; }
   // The worker's stop request, seen by handlers already running when it comes.
   void setStopFlag(const std::atomic<bool>* flag) { stop_flag_ = flag; }
+  // WebSocket endpoints (runtime-modules.md §7): their handshakes' routes and
+  // the worker's connections. Without them every request is plain HTTP.
+  void setWebSockets(const router::Router* ws_router, WsServer* ws) {
+    ws_router_ = ws_router;
+    ws_ = ws;
+  }
 
   // Exchange callbacks.
   void finish(Exchange* x);
@@ -73,6 +81,9 @@ class Processor {
  private:
   // Returns false when the request's handler waits.
   bool dispatch(Connection* c);
+  // -1: not a WebSocket handshake (route it as HTTP); 0: join waits; 1: answered.
+  int dispatchUpgrade(Connection* c, Exchange* x, const http::Request& req);
+  void endJoin(Connection* c, Exchange* x, const http::Request& req, int status);
   bool answeredBeforeRouting(Connection* c, Exchange* x, const http::Request& req,
                              router::Method method);
   http::ConnectionHeader connectionHeader(Connection* c, const http::Request& req) const;
@@ -92,6 +103,7 @@ class Processor {
     }
     x->conn = c;
     x->info.request_id_len = 0;
+    x->info.ws_conn = 0;
     x->state.clear();
     return x;
   }
@@ -113,6 +125,8 @@ class Processor {
   ProcessorHost* host_;
   bool draining_ = false;
   const std::atomic<bool>* stop_flag_ = nullptr;
+  const router::Router* ws_router_ = nullptr;
+  WsServer* ws_ = nullptr;
   void detach(Connection* c, Exchange* x);
   // x: the request's exchange (nullptr for transport rejections).
   void send(Connection* c, bool head_request, http::ConnectionHeader conn, Exchange* x);

@@ -1,6 +1,7 @@
 #include "app/worker.h"
 
 #include <sys/sendfile.h>
+#include <sys/uio.h>
 
 #include <fmt/format.h>
 #include <netinet/in.h>
@@ -50,14 +51,16 @@ Worker::Worker(int id, std::unique_ptr<net::Loop> loop, std::unique_ptr<lua::Vm>
   timers_.setLength(kTimerBody, settings.body_timeout_ms);
   timers_.setLength(kTimerOutput, settings.output_timeout_ms);
   timers_.setLength(kTimerLinger, settings.linger_ms);
+  timers_.setLength(kTimerWsPing, settings.ws_ping_ms);
   shortest_timer_ms_ =
       std::min({settings.idle_timeout_ms, settings.head_timeout_ms, settings.body_timeout_ms,
-                settings.output_timeout_ms, settings.linger_ms});
+                settings.output_timeout_ms, settings.linger_ms, settings.ws_ping_ms});
 }
 
 Worker::~Worker() {
   for (Connection* c : conns_) {
     processor_.abort(c);
+    if (c->ws) ws_->release(c->ws);
     ::close(c->fd);
     delete c;
   }
@@ -76,6 +79,10 @@ void Worker::requestStop() {
 void Worker::run() {
   reactor_.add(listen_fd_, EPOLLIN, &listen_source_);
   reactor_.add(loop_->inbox().fd(), EPOLLIN, &loop_->inboxSource());
+  if (ws_router_.size() > 0) {
+    ws_ = std::make_unique<WsServer>(id_, *vm_, loop_.get());
+    processor_.setWebSockets(&ws_router_, ws_.get());
+  }
   epoll_event events[kMaxEvents];
   loop_->updateNow();
   vm_->callHook("on_ready");
@@ -109,6 +116,7 @@ void Worker::run() {
     if (loop_->now() >= next_sweep_ms_) sweep();
     if (listener_paused_ && loop_->now() >= listener_retry_ms_) resumeListener();
     if (loop_->nextDeadline() <= loop_->now()) loop_->runDueTimers();
+    if (ws_) serviceWebSockets();
     loop_->freeRetired();
     for (Connection* c : pending_free_) free_.push_back(c);
     pending_free_.clear();
@@ -142,8 +150,10 @@ void Worker::beginDrain() {
     ::close(listen_fd_);
     listen_fd_ = -1;
   }
+  if (ws_) ws_->goingAway();  // close 1001; each ends with its peer's close
   for (size_t i = conns_.size(); i-- > 0;) {
     Connection* c = conns_[i];
+    if (c->state == ConnState::kUpgraded) continue;
     bool head_incomplete = c->state == ConnState::kOpen && c->parser.inHead();
     if (c->pending() == 0 && !c->exchange && (!messageStarted(c) || head_incomplete)) close(c);
   }
@@ -191,6 +201,8 @@ void Worker::onEvent(Connection* c, uint32_t events) {
   }
   if (c->exchange) {
     onHandling(c, events);
+  } else if (c->state == ConnState::kUpgraded) {
+    onUpgraded(c, events);
   } else if (c->state == ConnState::kLingering) {
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) onLingering(c);
   } else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
@@ -206,7 +218,50 @@ void Worker::onHandling(Connection* c, uint32_t events) {
 }
 
 void Worker::exchangeFinished(Connection* c) {
-  if (c->fd >= 0) flush(c);
+  if (c->fd < 0) return;
+  if (c->state == ConnState::kUpgraded) ws_->onData(c->ws);  // frames sent behind the handshake
+  flush(c);
+}
+
+// A WebSocket (app/ws_server.h). While its handler waits nothing is read
+// (messages are handled in order), as for a waiting request.
+void Worker::onUpgraded(Connection* c, uint32_t events) {
+  if (c->ws->task) {
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) close(c);
+    return;
+  }
+  if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
+  lend(c->in);
+  char* p = c->in.prepare(core::kReadChunkBytes);
+  ssize_t n = ::recv(c->fd, p, c->in.tailroom(), 0);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EINTR) close(c);
+    return;
+  }
+  if (n == 0) {  // gone without a close frame
+    close(c);
+    return;
+  }
+  c->in.commit(static_cast<size_t>(n));
+  ws_->onData(c->ws);
+  if (c->in.empty()) reclaim(c->in);
+  flush(c);
+}
+
+// After each loop turn: the ws.leave handlers of connections that ended,
+// then the connections that frames were queued for (sends only queue).
+void Worker::serviceWebSockets() {
+  ws_->runDeferred();
+  std::vector<WsConn*>& dirty = ws_->dirty();
+  while (!dirty.empty()) {
+    std::vector<WsConn*> batch;
+    batch.swap(dirty);
+    for (WsConn* w : batch) {
+      w->dirty = false;
+      if (w->conn && w->conn->fd >= 0) flush(w->conn);
+    }
+  }
+  ws_->freeRetired();
 }
 
 void Worker::onLingering(Connection* c) {
@@ -237,6 +292,7 @@ void Worker::onReadable(Connection* c) {
   if (c->timer_kind == kTimerBody) c->body_period_bytes += static_cast<size_t>(n);
   lend(c->out);
   processor_.process(c);
+  if (c->state == ConnState::kUpgraded) ws_->onData(c->ws);  // frames behind the handshake
   if (c->in.empty()) reclaim(c->in);
   flush(c);
 }
@@ -254,6 +310,13 @@ void Worker::flush(Connection* c) {
         int flags = MSG_NOSIGNAL | (c->file_left > 0 ? MSG_MORE : 0);
         n = ::send(c->fd, c->out.data() + c->out_sent, c->outPending(), flags);
         if (n > 0) c->out_sent += static_cast<size_t>(n);
+      } else if (c->file_left == 0) {  // WebSocket frames (app/ws_server.h)
+        iovec iov[64];
+        msghdr msg{};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = ws_->gather(c->ws, iov, 64);
+        n = ::sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        if (n > 0) ws_->sent(c->ws, static_cast<size_t>(n));
       } else {
         // The file's bytes go from the page cache to the socket (no copy
         // here); at most kSendfileSliceBytes per turn, so that one download
@@ -336,6 +399,10 @@ void Worker::rearm(Connection* c, bool output_progressed) {
     if (output_progressed || c->timer_kind != kTimerOutput) timers_.arm(c, kTimerOutput, now_ms);
     return;
   }
+  if (c->state == ConnState::kUpgraded) {
+    if (c->timer_kind != kTimerWsPing) timers_.arm(c, kTimerWsPing, now_ms);
+    return;
+  }
   if (c->exchange) {  // timeouts.handler applies, not the transport's
     timers_.disarm(c);
     return;
@@ -357,6 +424,8 @@ void Worker::updateInterest(Connection* c) {
   uint32_t ev;
   if (c->exchange) {
     ev = EPOLLRDHUP;
+  } else if (c->state == ConnState::kUpgraded) {  // not while its handler waits or output is backed up
+    ev = c->ws->task || c->pending() >= core::kMaxPendingOutputBytes ? EPOLLRDHUP : EPOLLIN;
   } else if (c->state == ConnState::kLingering ||
              (c->state == ConnState::kOpen && c->pending() < core::kMaxPendingOutputBytes)) {
     ev = EPOLLIN;
@@ -379,6 +448,8 @@ void Worker::close(Connection* c) {
   if (c->fd < 0) return;
   closeFile(c);
   processor_.abort(c);  // a waiting handler is never resumed
+  if (c->ws) ws_->release(c->ws);
+  c->ws_queued = 0;
   timers_.disarm(c);
   ::close(c->fd);
   c->fd = -1;
@@ -405,7 +476,12 @@ void Worker::sweep() {
   int kind;
   while (net::TimerNode* n = timers_.popExpired(now_ms, &kind)) {
     auto* c = static_cast<Connection*>(n);
-    if ((kind == kTimerHead || kind == kTimerBody) && c->state == ConnState::kOpen) {
+    if (kind == kTimerWsPing) {
+      if (c->ws && ws_->onPingTimer(c->ws, now_ms, settings_.ws_idle_ms)) {
+        timers_.arm(c, kTimerWsPing, now_ms);
+      }
+      flush(c);
+    } else if ((kind == kTimerHead || kind == kTimerBody) && c->state == ConnState::kOpen) {
       processor_.reject(c, 408);
       flush(c);
     } else {

@@ -6,7 +6,8 @@
 //
 // A connection is a state machine (ConnState), one function per state:
 // reading (head and body, onReadable), handling (an exchange waits:
-// onHandling), sending (flush), closing, lingering (onLingering).
+// onHandling), sending (flush), closing, lingering (onLingering), upgraded
+// (a WebSocket: onUpgraded, app/ws_server.h).
 #pragma once
 #include <atomic>
 #include <memory>
@@ -14,6 +15,7 @@
 
 #include "app/connection.h"
 #include "app/processor.h"
+#include "app/ws_server.h"
 #include "core/limits.h"
 #include "lua/vm.h"
 #include "net/loop.h"
@@ -32,6 +34,8 @@ struct WorkerSettings {
   uint64_t body_timeout_ms = core::kBodyTimeoutMs;
   uint64_t output_timeout_ms = core::kOutputStallTimeoutMs;
   uint64_t linger_ms = core::kLingerMs;
+  uint64_t ws_ping_ms = core::kWsPingMs;
+  uint64_t ws_idle_ms = core::kWsIdleMs;
   const Pipeline* pipeline = nullptr;
 };
 
@@ -45,6 +49,7 @@ class Worker final : ProcessorHost {
   Worker& operator=(const Worker&) = delete;
 
   router::Router& router() { return router_; }
+  router::Router& wsRouter() { return ws_router_; }  // WebSocket handshakes (runtime-modules.md §7)
   void setListenFd(int fd) { listen_fd_ = fd; }
   lua::Vm& vm() { return *vm_; }
   // Serves until stopped; returns when drained.
@@ -59,6 +64,8 @@ class Worker final : ProcessorHost {
   void onReadable(Connection* c);
   void onHandling(Connection* c, uint32_t events);
   void onLingering(Connection* c);
+  void onUpgraded(Connection* c, uint32_t events);
+  void serviceWebSockets();
   static void closeFile(Connection* c);
   void exchangeFinished(Connection* c) override;
   // The earliest deadline the loop must wake for besides its timer heap.
@@ -86,7 +93,9 @@ class Worker final : ProcessorHost {
   WorkerSettings settings_;
   net::Reactor& reactor_;
   router::Router router_;
+  router::Router ws_router_;
   Processor processor_;  // after router_ and vm_: it refers to both
+  std::unique_ptr<WsServer> ws_;  // an app with WebSocket endpoints; before processor_ goes
   net::TimerLists<kTimerKinds> timers_;
   std::vector<Connection*> conns_;
   std::vector<core::Buffer> spare_;

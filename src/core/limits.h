@@ -32,9 +32,15 @@ inline constexpr int kBodyTimeoutMs = 10'000;         // 408 if < 1 KiB per peri
 inline constexpr int kOutputStallTimeoutMs = 30'000;  // close
 inline constexpr int kLingerMs = 2'000;               // discard input after a rejection
 inline constexpr int kHandlerTimeoutMs = 30'000;  // 500 "Handler timed out" (runtime-modules.md §6)
+inline constexpr int kWsPingMs = 30'000;  // WebSocket: server ping (runtime-modules.md §7)
+inline constexpr int kWsIdleMs = 60'000;  // WebSocket: close a peer silent this long
 
 inline constexpr int kJsonEncodeMaxDepth = 64;   // lua-api.md §9.1
 inline constexpr int kJsonDecodeMaxDepth = 512;  // lua-api.md §9.2
+
+// A WebSocket connection's frames waiting to be sent: a slow receiver is
+// closed with 1008 beyond (runtime-modules.md §7).
+inline constexpr size_t kWsMaxSendQueueBytes = 4 * 1024 * 1024;
 
 inline constexpr size_t kHttpClientMaxBodyBytes = 64 * 1024 * 1024;  // rover.http responses
 

@@ -43,7 +43,9 @@ class TaskOwner {
   ~TaskOwner() = default;
 };
 
-enum class TaskKind : uint8_t { kRequest, kBackground };
+// kWebSocket: a WebSocket handler (runtime-modules.md §7), told to its owner
+// (the connection) when it finishes, or run as a background task without one.
+enum class TaskKind : uint8_t { kRequest, kBackground, kWebSocket };
 enum class RunStatus : uint8_t { kDone, kSuspended };
 
 struct Task {
@@ -63,6 +65,7 @@ struct Task {
   int store_ref = -2;           // ctx:set/get table (made on first set)
   int producer_ref = -2;        // a stream's producer (server-features.md §11)
   const char* label = nullptr;  // background: names it in error logs
+  uint64_t ws_conn = 0;         // the WebSocket connection its handler runs for (0: none)
   Wait* waits = nullptr;
   Wait* holds = nullptr;
   DelayWait delay;

@@ -176,6 +176,7 @@ RunStatus Vm::startRequest(Task* t, RequestInfo& info, TaskOwner* owner) {
   lua_State* co = t->co;
   t->info = &info;
   t->owner = owner;
+  t->ws_conn = info.ws_conn;
   lua_rawgeti(co, LUA_REGISTRYINDEX, dispatch_ref_);
   lua_rawgeti(co, LUA_REGISTRYINDEX, handlerRef(info.match->handler));
   beginRequest(co, t);  // slot, generation, method
@@ -234,11 +235,23 @@ void Vm::resume(Task* t, int nargs) {
   if (nargs == 0) lua_settop(co, 0);  // what the wait yielded; delay returns nothing
   if (t->kind == TaskKind::kRequest) setCurrentCtx(co, t);
   if (run(t, nargs) == RunStatus::kSuspended) return;
-  if (t->kind == TaskKind::kRequest) {
+  if (t->kind == TaskKind::kRequest || (t->kind == TaskKind::kWebSocket && t->owner)) {
     t->owner->taskFinished(t);
   } else {
     finishBackground(t);
   }
+}
+
+RunStatus Vm::startWs(Task* t, TaskOwner* owner, uint64_t conn, int kind, std::string_view data) {
+  lua_State* co = t->co;
+  t->owner = owner;
+  t->ws_conn = conn;
+  t->label = "WebSocket handler";
+  lua_rawgeti(co, LUA_REGISTRYINDEX, ws_dispatch_ref_);
+  lua_pushnumber(co, static_cast<double>(conn));
+  lua_pushinteger(co, kind);
+  lua_pushlstring(co, data.data(), data.size());
+  return run(t, 3);
 }
 
 void Vm::setCurrentCtx(lua_State* L, Task* t) {

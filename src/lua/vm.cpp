@@ -40,6 +40,7 @@ void addHttpNatives(lua_State* L, int natives, Vm* vm);  // lua/http.cpp
 void addPgNatives(lua_State* L, int natives, Vm* vm);    // lua/db_pg.cpp
 void addDbNatives(lua_State* L, int natives, Vm* vm);    // lua/db_natives.cpp
 void addAuthNatives(lua_State* L, int natives);          // lua/auth.cpp
+void addWsNatives(lua_State* L, int natives, Vm* vm);    // lua/ws.cpp
 
 namespace {
 
@@ -118,7 +119,8 @@ void pushDefaults(lua_State* L) {
   const std::pair<const char*, int> timeouts[] = {
       {"head", core::kHeadTimeoutMs}, {"idle", core::kIdleTimeoutMs},
       {"body", core::kBodyTimeoutMs}, {"output", core::kOutputStallTimeoutMs},
-      {"linger", core::kLingerMs},    {"handler", core::kHandlerTimeoutMs}};
+      {"linger", core::kLingerMs},    {"handler", core::kHandlerTimeoutMs},
+      {"ws_ping", core::kWsPingMs},   {"ws_idle", core::kWsIdleMs}};
   for (auto& [key, ms] : timeouts) {
     lua_pushnumber(L, ms / 1000.0);
     lua_setfield(L, -2, key);
@@ -192,6 +194,9 @@ Vm::Vm(int worker_id, int worker_count, net::Loop* loop) : worker_id_(worker_id)
   addPgNatives(L, natives, this);
   addDbNatives(L, natives, this);
   addAuthNatives(L, natives);
+  addWsNatives(L, natives, this);
+  lua_pushvalue(L, natives);
+  natives_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
 
   runPrelude(L, prelude::k_guard, "=rover.guard", 0);
   int guard = lua_gettop(L);

@@ -52,6 +52,8 @@ struct ServerConfig {
   double output_timeout = core::kOutputStallTimeoutMs / 1000.0;
   double linger = core::kLingerMs / 1000.0;
   double handler_timeout = core::kHandlerTimeoutMs / 1000.0;  // runtime-modules.md §6
+  double ws_ping = core::kWsPingMs / 1000.0;  // runtime-modules.md §7
+  double ws_idle = core::kWsIdleMs / 1000.0;
   std::vector<std::string> unknown_keys;
   std::vector<std::string> strict_errors;  // server-features.md §14: refuse to start
   // The request pipeline (server-features.md §0.2).
@@ -88,6 +90,7 @@ struct ServerConfig {
 struct RouteInfo {
   router::Method method;
   std::string pattern;
+  bool websocket = false;  // a WebSocket endpoint (its handshake's GET)
 };
 
 struct StaticMountInfo {  // server-features.md §10
@@ -109,6 +112,7 @@ struct RequestInfo {
   bool https = false;                            // ctx.proto (server-features.md §3)
   bool trusted_peer = false;                     // forwarding headers kept in ctx:headers()
   int worker_id = 1;
+  uint64_t ws_conn = 0;  // a WebSocket handshake's connection (runtime-modules.md §7)
   char request_id[260];  // cached by requestId()
   size_t request_id_len = 0;
 };
@@ -117,6 +121,7 @@ struct RequestInfo {
 bool runString(lua_State* L, const std::string& code);
 
 class Vm;
+class WsHost;
 // The Vm a native was registered with as its first upvalue (lua/*.cpp).
 Vm* upvalueVm(lua_State* L);
 
@@ -135,7 +140,9 @@ class Vm {
   // Validates the config of the returned server (worker 1). *error: message only.
   bool readConfig(const ConfigOverrides& overrides, ServerConfig* out, std::string* error);
   // Walks the route tree into `router`; handler ids index this VM's handlers.
-  bool buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std::string* error);
+  // WebSocket endpoints (runtime-modules.md §7) go into `ws_router` (GET), if given.
+  bool buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std::string* error,
+                   router::Router* ws_router = nullptr);
   // The static mounts of the route tree buildRoutes walked.
   std::vector<StaticMountInfo> staticMounts();
   // The OpenAPI document and docs page of the routes buildRoutes walked
@@ -196,6 +203,19 @@ class Vm {
   // handle:cancel() of spawn/interval (no-op once the task has ended).
   void cancel(Task* t, uint32_t generation);
 
+  // WebSocket handlers (runtime-modules.md §7, prelude/ws.lua). The worker
+  // that owns the connections; the connection of the running handler (0: none).
+  void setWsHost(WsHost* host) { ws_host_ = host; }
+  WsHost* wsHost() { return ws_host_; }
+  uint64_t currentWsConn() const { return current_ ? current_->ws_conn : 0; }
+  // Runs a connection's handler in `t` (kind kWebSocket): kind 1 a text
+  // message, 2 a binary one, 3 the end of the connection (ws.leave). On
+  // kSuspended, `owner` is told when it finished (nullptr: it ends as a
+  // background task). After kDone or taskFinished: finishWs().
+  RunStatus startWs(Task* t, TaskOwner* owner, uint64_t conn, int kind, std::string_view data);
+  // Logs a failed run and releases the task.
+  void finishWs(Task* t) { finishBackground(t); }
+
   net::Loop* loop() { return loop_; }
   // This worker's outbound HTTP clients (rover.http), made on first use;
   // only with a loop. Calls with allow_private get their own client, so a
@@ -217,6 +237,8 @@ class Vm {
 
  private:
   int handlerRef(int id) const { return handler_refs_[id]; }
+  bool buildWsRoutes(int list, router::Router& ws_router, std::vector<RouteInfo>* routes,
+                     std::string* error);
   void ensureCoroutine(Task* t);
   void releaseSlow(Task* t);
   static void clearStack(Task* t);
@@ -226,6 +248,7 @@ class Vm {
     t->failed = false;
     t->info = nullptr;
     t->owner = nullptr;
+    t->ws_conn = 0;
     t->in_use = false;
   }
   void endRun(Task* t);
@@ -256,6 +279,9 @@ class Vm {
   int renderer_mt_ref_ = -2;
   int error_response_ref_ = -2;
   int msgh_ref_ = -2;
+  int natives_ref_ = -2;      // the natives table (modules loaded after startup)
+  int ws_dispatch_ref_ = -2;  // prelude/ws.lua's W.dispatch (apps with endpoints)
+  WsHost* ws_host_ = nullptr;
   bool expose_errors_ = true;
   std::vector<int> handler_refs_;
   core::Buffer scratch_;

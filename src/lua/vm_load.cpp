@@ -14,6 +14,7 @@
 
 namespace rover::lua::prelude {
 extern const std::string_view k_openapi;
+extern const std::string_view k_ws;
 }
 
 namespace rover::lua {
@@ -240,7 +241,8 @@ bool Vm::readConfig(const ConfigOverrides& ov, ServerConfig* out, std::string* e
   const std::pair<const char*, double*> timeouts[] = {
       {"head", &out->head_timeout}, {"idle", &out->idle_timeout},
       {"body", &out->body_timeout}, {"output", &out->output_timeout},
-      {"linger", &out->linger},     {"handler", &out->handler_timeout}};
+      {"linger", &out->linger},     {"handler", &out->handler_timeout},
+      {"ws_ping", &out->ws_ping},   {"ws_idle", &out->ws_idle}};
   for (auto& [key, field] : timeouts) {
     lua_getfield(L, -1, key);
     *field = lua_tonumber(L, -1);
@@ -255,7 +257,8 @@ bool Vm::readConfig(const ConfigOverrides& ov, ServerConfig* out, std::string* e
   return true;
 }
 
-bool Vm::buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std::string* error) {
+bool Vm::buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std::string* error,
+                     router::Router* ws_router) {
   lua_State* L = L_;
   lua_rawgeti(L, LUA_REGISTRYINDEX, module_ref_);
   lua_getfield(L, -1, "collect_routes");
@@ -287,7 +290,59 @@ bool Vm::buildRoutes(router::Router& router, std::vector<RouteInfo>* routes, std
     if (routes) routes->push_back({*method, pattern});
     lua_pop(L, 3);
   }
+  bool ok = !ws_router || buildWsRoutes(list, *ws_router, routes, error);
   lua_settop(L, 0);
+  return ok;
+}
+
+// The WebSocket endpoints of the route list at `list` (runtime-modules.md
+// §7): prelude/ws.lua is loaded only for an app that has one; each endpoint's
+// function runs now, and its join step is a GET handler of `ws_router`.
+bool Vm::buildWsRoutes(int list, router::Router& ws_router, std::vector<RouteInfo>* routes,
+                       std::string* error) {
+  lua_State* L = L_;
+  lua_getfield(L, list, "ws");
+  int ws = lua_gettop(L);
+  int n = static_cast<int>(lua_objlen(L, ws));
+  if (n == 0) return true;
+  const int first_id = static_cast<int>(handler_refs_.size());
+  lua_rawgeti(L, LUA_REGISTRYINDEX, module_ref_);
+  lua_getfield(L, -1, "ws_handlers");
+  lua_pushvalue(L, list);
+  const std::string_view src = prelude::k_ws;
+  if (luaL_loadbuffer(L, src.data(), src.size(), "=rover.ws") != 0) {
+    *error = lua_tostring(L, -1);
+    return false;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, natives_ref_);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, module_ref_);
+  if (lua_pcall(L, 2, 1, 0) != 0) {
+    *error = lua_tostring(L, -1);
+    return false;
+  }
+  lua_getfield(L, -1, "dispatch");
+  ws_dispatch_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushinteger(L, first_id);
+  if (lua_pcall(L, 3, 1, 0) != 0) {
+    *error = lua_tostring(L, -1) ? lua_tostring(L, -1) : "invalid WebSocket endpoint";
+    return false;
+  }
+  int handlers = lua_gettop(L);
+  for (int i = 1; i <= n; ++i) {
+    lua_rawgeti(L, ws, i);
+    lua_rawgeti(L, -1, 1);
+    std::string pattern = lua_tostring(L, -1);
+    lua_pop(L, 2);
+    lua_rawgeti(L, handlers, i);
+    int id = static_cast<int>(handler_refs_.size());
+    handler_refs_.push_back(luaL_ref(L, LUA_REGISTRYINDEX));
+    std::string err = ws_router.add(router::Method::kGet, pattern, id);
+    if (!err.empty()) {
+      *error = err;
+      return false;
+    }
+    if (routes) routes->push_back({router::Method::kGet, pattern, true});
+  }
   return true;
 }
 

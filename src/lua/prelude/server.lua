@@ -554,7 +554,9 @@ local function walk(node, path, params, out, is_root_node, befores, afters)
     local method = METHODS[lower]
     local reserved = (is_root_node and ROOT_RESERVED[key]) or ANY_RESERVED[key]
         or key:sub(1, 8) == "__rover_"
-    if method then
+    if key == "ws" and callable(v) then  -- a WebSocket endpoint (runtime-modules.md §7)
+      out.ws[#out.ws + 1] = { route, v, befores, afters }
+    elseif method then
       if not callable(v) then
         error("Handler for " .. method .. " " .. route .. " must be a function", 0)
       end
@@ -599,12 +601,14 @@ end
 -- Returns an array of { METHOD, pattern, handler, before hooks, after hooks, run }
 -- in a stable order (hooks: arrays of { name, fn }, root first).
 -- [6] is what the router calls: the handler wrapped with its middleware
--- (M.pipeline). out.mounts: the static mounts, { prefix, dir, cache or false }.
+-- (M.pipeline). out.mounts: the static mounts, { prefix, dir, cache or false };
+-- out.ws: the WebSocket endpoints (M.ws_handlers); out.on_error: api.on_error.
 function M.collect_routes(root)
-  local out = { mounts = {} }
+  local out = { mounts = {}, ws = {} }
   walk(root, "", {}, out, true, {}, {})
   local on_error = rawget(root, "on_error")
   if on_error ~= nil and not callable(on_error) then error("api.on_error must be a function", 0) end
+  out.on_error = on_error
   for _, r in ipairs(out) do
     local handler = r[3]
     local idem = IDEMPOTENT[handler]
@@ -616,6 +620,17 @@ function M.collect_routes(root)
     r[6] = M.pipeline(handler, r[4], r[5], on_error)
   end
   return out
+end
+
+-- The handlers of the WebSocket endpoints collect_routes found (out.ws:
+-- { pattern, function, before hooks, after hooks }): each endpoint's join step
+-- (prelude/ws.lua) with the node's middleware, numbered from first_id.
+function M.ws_handlers(routes, W, first_id)
+  local list = {}
+  for i, r in ipairs(routes.ws) do
+    list[i] = M.pipeline(W.endpoint(r[2], r[1], first_id + i - 1), r[3], r[4], routes.on_error)
+  end
+  return list
 end
 
 -- Errors (lua-api.md §8) -------------------------------------------------------
