@@ -13,6 +13,7 @@
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -46,6 +47,32 @@ CT_OCTET = "application/octet-stream"
 ALL_METHODS_ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 INVALID_METHOD_FMT = ("Invalid HTTP method '{}'. Valid methods: get, post, put, "
                       "patch, delete, head, options")
+
+
+TOOLS_DIR = REPO_ROOT / "tests" / "tools"  # npm tools of the tests (package.json)
+NPM_TIMEOUT = 300
+
+
+def npm_tools_problem():
+    """None when tests/tools' npm packages can be used (running ``npm ci``
+    first if one is missing), else why not."""
+    node = shutil.which("node")
+    npm = shutil.which("npm")
+    if not node or not npm:
+        return "node/npm not installed (Debian: apt-get install nodejs npm)"
+    with open(TOOLS_DIR / "package.json", encoding="utf-8") as f:
+        deps = json.load(f).get("dependencies", {})
+    if not all((TOOLS_DIR / "node_modules" / name).is_dir() for name in deps):
+        cmd = ([npm, "ci"] if (TOOLS_DIR / "package-lock.json").exists()
+               else [npm, "install"]) + ["--no-audit", "--no-fund"]
+        p = subprocess.run(cmd, cwd=str(TOOLS_DIR), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=NPM_TIMEOUT)
+        if p.returncode != 0:
+            raise AssertionError("%s failed in %s (exit %d):\n%s"
+                                 % (" ".join(cmd), TOOLS_DIR, p.returncode,
+                                    p.stdout.decode(errors="replace")))
+    return None
 
 
 def rover_bin():

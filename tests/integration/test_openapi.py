@@ -14,14 +14,12 @@ import tempfile
 import unittest
 
 from harness import (CT_HTML, CT_JSON, CT_TEXT, LOG_TIME, REPO_ROOT,
-                     RoverServer, RoverTestCase, run_rover)
+                     RoverServer, RoverTestCase, TOOLS_DIR, npm_tools_problem, run_rover)
 
 TOKEN = "it-token-0123456789"  # tests/apps/openapi.lua
 SHADOW_TOKEN = "shadow-token"  # tests/apps/openapi_shadow.lua
 UNAUTH_BODY = {"error": "Management endpoint requires auth token"}
 MGMT_ALLOW = "GET, HEAD"
-TOOLS_DIR = REPO_ROOT / "tests" / "tools"
-NPM_TIMEOUT = 300
 
 OK_RESPONSES = {"200": {"description": "Successful response"}}
 WARN_NO_TOKEN_RE = (r"^" + LOG_TIME +
@@ -145,25 +143,6 @@ def visible_text(page):
 
 # ---------------------------------------------------------------------------
 # npm tool (tests/tools)
-
-
-def npm_tools_problem():
-    """None when the validator can run (installing it if needed), else why not."""
-    node = shutil.which("node")
-    npm = shutil.which("npm")
-    if not node or not npm:
-        return "node/npm not installed (Debian: apt-get install nodejs npm)"
-    if not (TOOLS_DIR / "node_modules" / "@apidevtools" / "swagger-parser").is_dir():
-        cmd = ([npm, "ci"] if (TOOLS_DIR / "package-lock.json").exists()
-               else [npm, "install"]) + ["--no-audit", "--no-fund"]
-        p = subprocess.run(cmd, cwd=str(TOOLS_DIR), stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=NPM_TIMEOUT)
-        if p.returncode != 0:
-            raise AssertionError("%s failed in %s (exit %d):\n%s"
-                                 % (" ".join(cmd), TOOLS_DIR, p.returncode,
-                                    p.stdout.decode(errors="replace")))
-    return None
 
 
 def validate_openapi(testcase, doc_bytes):
