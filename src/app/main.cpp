@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/check_cli.h"
 #include "app/cli.h"
 #include "app/db_cli.h"
 #include "app/startup.h"
@@ -196,6 +197,16 @@ int main(int argc, char** argv) {
     setvbuf(stdout, nullptr, _IOLBF, 0);
     try {
       return runDbCommand(argc, argv);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "❌ Error: %s\n", e.what());
+      return 1;
+    }
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "check") == 0) {
+    setvbuf(stdout, nullptr, _IOLBF, 0);
+    rover::client::initHttpClients();
+    try {
+      return runCheckCommand(argc, argv);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "❌ Error: %s\n", e.what());
       return 1;
