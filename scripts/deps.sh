@@ -13,6 +13,7 @@ PACKAGES=(
   libsqlite3-dev             # rover.db's embedded engine (runtime-modules.md §9)
   libpq-dev                  # rover.db on PostgreSQL (§9)
   postgresql                 # tests and bench/db.py start private clusters (initdb, pg_ctl)
+  luarocks                   # test_lua_modules.py builds a rock into an app's lua_modules/
   libgtest-dev libbenchmark-dev
   python3 curl
 )

@@ -20,6 +20,7 @@ bool parseInt(std::string_view text, int64_t* out) {
 const char* usageText() {
   return "Usage: rover <app.lua> [options] [-- args...]\n"
          "       rover run <app.lua> [options] [-- args...]\n"
+         "       rover check <app.lua> [options] [-- args...]   (validate, print the routes)\n"
          "       rover db migrate | rollback [--steps N] | status | reset --force\n"
          "                [--url URL | --path FILE]   (rover db --help)\n"
          "\n"

@@ -40,6 +40,23 @@ int usage(const char* why) {
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::string>> migrationFiles() {
+  std::vector<std::pair<std::string, std::string>> files;
+  std::error_code ec;
+  std::filesystem::path dir = "db/migrations";
+  if (std::filesystem::is_directory(dir, ec)) {
+    std::filesystem::path abs = std::filesystem::absolute(dir, ec);
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      if (e.is_regular_file() && e.path().extension() == ".lua") {
+        std::string name = e.path().filename().string();
+        files.emplace_back(name, (abs / name).string());
+      }
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 int runDbCommand(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   if (args.empty()) return usage("a command is needed");
@@ -76,16 +93,7 @@ int runDbCommand(int argc, char** argv) {
     }
   }
 
-  std::vector<std::string> files;
-  std::error_code ec;
-  std::filesystem::path dir = "db/migrations";
-  if (std::filesystem::is_directory(dir, ec)) {
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-      if (e.is_regular_file() && e.path().extension() == ".lua")
-        files.push_back(e.path().filename().string());
-    }
-  }
-  std::sort(files.begin(), files.end());
+  std::vector<std::pair<std::string, std::string>> files = migrationFiles();
 
   core::setLogLevel(core::LogLevel::kWarn);  // the step lines are the output; no NOTICE chatter
   lua::Vm vm(1, 1);
@@ -108,12 +116,11 @@ int runDbCommand(int argc, char** argv) {
   }
   lua_pushboolean(L, force);
   lua_createtable(L, static_cast<int>(files.size()), 0);
-  std::filesystem::path abs = std::filesystem::absolute(dir, ec);
   for (size_t i = 0; i < files.size(); ++i) {
     lua_createtable(L, 0, 2);
-    lua_pushstring(L, files[i].c_str());
+    lua_pushstring(L, files[i].first.c_str());
     lua_setfield(L, -2, "name");
-    lua_pushstring(L, (abs / files[i]).string().c_str());
+    lua_pushstring(L, files[i].second.c_str());
     lua_setfield(L, -2, "path");
     lua_rawseti(L, -2, static_cast<int>(i + 1));
   }

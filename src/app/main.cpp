@@ -2,7 +2,6 @@
 // workers -> bind -> banner -> serve -> drain on SIGTERM/SIGINT
 // (lua-api.md §1.3, ARCHITECTURE.md §1).
 #include <fmt/format.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -15,11 +14,12 @@
 #include <thread>
 #include <vector>
 
+#include "app/check_cli.h"
 #include "app/cli.h"
 #include "app/db_cli.h"
+#include "app/startup.h"
 #include "app/worker.h"
 #include "client/http_client.h"
-#include "core/dotenv.h"
 #include "core/log.h"
 #include "net/address.h"
 #include "net/listener.h"
@@ -28,13 +28,6 @@ namespace rover::app {
 namespace {
 
 constexpr int kBacklog = 4096;
-
-int cpusAvailable() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
-  unsigned n = std::thread::hardware_concurrency();
-  return n ? static_cast<int>(n) : 1;
-}
 
 void raiseFileLimit() {
   rlimit rl;
@@ -102,36 +95,18 @@ void waitForSignals(std::vector<std::unique_ptr<Worker>>& workers,
 }
 
 int runServer(const CliOptions& cli) {
-  // runtime-modules.md §1: .env fills in what the environment lacks, before
-  // the app is loaded; its warnings are written whatever log_level says.
-  std::vector<std::string> env_warnings;
-  char cwd[4096];
-  if (getcwd(cwd, sizeof cwd)) core::loadDotenv(cwd, &env_warnings);
-  for (const std::string& w : env_warnings) {
-    core::logLine(core::LogLevel::kWarn, "skipped .env line: " + w);
-  }
+  loadDotenvOfCwd();
   lua::AppArgs args{cli.app_path, cli.extra_args};
   int guess = cli.workers && *cli.workers >= 1 ? static_cast<int>(*cli.workers) : cpusAvailable();
   auto loop1 = std::make_unique<net::Loop>();
   auto vm1 = std::make_unique<lua::Vm>(1, guess, loop1.get());
   std::string error;
-  lua::LoadResult loaded = vm1->load(args, &error);
+  StartupApp app;
+  lua::LoadResult loaded = loadApp(*vm1, args, overridesOf(cli), &app, &error);
   if (loaded == lua::LoadResult::kFailed) return fail(error);
   if (loaded == lua::LoadResult::kScript) return 0;
-
-  lua::ConfigOverrides ov;
-  if (cli.host) ov.host = &*cli.host;
-  if (cli.port) ov.port = &*cli.port;
-  if (cli.workers) ov.workers = &*cli.workers;
-  lua::ServerConfig cfg;
-  if (!vm1->readConfig(ov, &cfg, &error)) return fail("❌ Error: " + error);
-  if (!cfg.strict_errors.empty()) {  // server-features.md §14
-    std::string msg = "❌ Invalid server startup config:";
-    for (const std::string& e : cfg.strict_errors) msg += "\n   - " + e;
-    return fail(msg);
-  }
-  std::unique_ptr<Pipeline> pipeline = Pipeline::create(cfg, &error);
-  if (!pipeline) return fail("❌ Error: " + error);
+  const lua::ServerConfig& cfg = app.cfg;
+  Pipeline* pipeline = app.pipeline.get();
   core::LogLevel level;
   core::parseLogLevel(cfg.log_level, &level);
   core::setLogLevel(level);
@@ -141,10 +116,7 @@ int runServer(const CliOptions& cli) {
   if (pipeline->docsUnreachable() && core::logEnabled(core::LogLevel::kWarn)) {
     core::logLine(core::LogLevel::kWarn, "docs enabled but no management_token set; docs are unreachable");
   }
-  net::Address addr;
-  if (!net::resolveHost(cfg.host, cfg.port, &addr)) {
-    return fail(fmt::format("❌ Error: Invalid host '{}'", cfg.host));
-  }
+  const net::Address& addr = app.addr;
   int count = cfg.workers > 0 ? cfg.workers : cpusAvailable();
   if (count != guess) setWorkerCount(*vm1, count);
 
@@ -160,24 +132,13 @@ int runServer(const CliOptions& cli) {
   settings.handler_timeout_ms = ms(cfg.handler_timeout);
   settings.ws_ping_ms = ms(cfg.ws_ping);
   settings.ws_idle_ms = ms(cfg.ws_idle);
-  settings.pipeline = pipeline.get();
+  settings.pipeline = pipeline;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<lua::RouteInfo> routes1;
   workers.push_back(std::make_unique<Worker>(1, std::move(loop1), std::move(vm1), settings));
-  if (!workers[0]->vm().buildRoutes(workers[0]->router(), &routes1, &error,
-                                    &workers[0]->wsRouter())) {
-    return fail("❌ Error: " + error);
-  }
-  {
-    std::unique_ptr<StaticMounts> mounts =
-        StaticMounts::create(workers[0]->vm().staticMounts(), pipeline->staticCompression(), &error);
-    if (!mounts) return fail("❌ Error: " + error);
-    if (!mounts->empty()) pipeline->setStaticMounts(std::move(mounts));
-  }
-  if (pipeline->docsEnabled()) {
-    std::string json, html;
-    if (!workers[0]->vm().buildDocs(&json, &html, &error)) return fail("❌ Error: " + error);
-    pipeline->setDocuments(std::move(json), std::move(html));
+  if (!buildApp(workers[0]->vm(), workers[0]->router(), &app, &routes1, &error,
+                &workers[0]->wsRouter())) {
+    return fail(error);
   }
   for (int id = 2; id <= count; ++id) {
     auto loop = std::make_unique<net::Loop>();
@@ -242,6 +203,16 @@ int main(int argc, char** argv) {
     setvbuf(stdout, nullptr, _IOLBF, 0);
     try {
       return runDbCommand(argc, argv);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "❌ Error: %s\n", e.what());
+      return 1;
+    }
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "check") == 0) {
+    setvbuf(stdout, nullptr, _IOLBF, 0);
+    rover::client::initHttpClients();
+    try {
+      return runCheckCommand(argc, argv);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "❌ Error: %s\n", e.what());
       return 1;

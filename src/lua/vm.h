@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/buffer.h"
@@ -99,6 +100,16 @@ struct StaticMountInfo {  // server-features.md §10
   std::string cache;       // Cache-Control for every file; empty: by extension
 };
 
+// `rover check`: where a route's handler and hooks are defined ("file:line").
+struct RouteDetail {
+  struct Hook {
+    std::string name;  // the hook's key ("auth"), or "before" / "after" for an unnamed one
+    std::string where;
+  };
+  std::string method, pattern, where;
+  std::vector<Hook> before, after;  // in the order they run (after: as listed, run in reverse)
+};
+
 enum class LoadResult { kServer, kScript, kFailed };
 
 // What the worker knows about a request beyond its bytes.
@@ -149,6 +160,15 @@ class Vm {
   // (server-features.md §13). Startup only.
   bool buildDocs(std::string* json, std::string* html, std::string* error);
   void setExposeErrors(bool expose) { expose_errors_ = expose; }
+  // `rover check` (lua/check.cpp, prelude/check.lua). Before load(): the
+  // app's rover.db.run_migrations calls report instead of applying.
+  void enterCheckMode();
+  // After buildRoutes: the routes with their handlers' and hooks' sources.
+  std::vector<RouteDetail> routeDetails();
+  // Lines on the app's pending migrations; `files` are db/migrations/*.lua
+  // of the working directory as (name, path). false: *error (a broken file).
+  bool migrationReport(const std::vector<std::pair<std::string, std::string>>& files,
+                       std::vector<std::string>* lines, std::string* error);
   // Runs api.<name>() as a task if the app defines it (on_start, on_ready,
   // on_shutdown); errors are logged at ERROR and otherwise ignored. A hook
   // that waits goes on as a background task.
@@ -282,6 +302,7 @@ class Vm {
   int natives_ref_ = -2;      // the natives table (modules loaded after startup)
   int ws_dispatch_ref_ = -2;  // prelude/ws.lua's W.dispatch (apps with endpoints)
   WsHost* ws_host_ = nullptr;
+  int check_ref_ = -2;  // prelude/check.lua's C (rover check only)
   bool expose_errors_ = true;
   std::vector<int> handler_refs_;
   core::Buffer scratch_;

@@ -26,14 +26,25 @@ std::string appDir(const std::string& app_path) {
   return slash == 0 ? "/" : app_path.substr(0, slash);
 }
 
+// lua-api.md §1.2: modules next to the app, then the LuaRocks tree
+// <app dir>/lua_modules (what `luarocks --lua-version 5.1 --tree lua_modules`
+// installs), then LuaJIT's defaults.
 void setPackagePath(lua_State* L, const std::string& app_path) {
   std::string dir = appDir(app_path);
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "path");
-  std::string path = fmt::format("{0}/?.lua;{0}/?/init.lua;{1}", dir, lua_tostring(L, -1));
+  std::string path = fmt::format(
+      "{0}/?.lua;{0}/?/init.lua;{0}/lua_modules/share/lua/5.1/?.lua;"
+      "{0}/lua_modules/share/lua/5.1/?/init.lua;{1}",
+      dir, lua_tostring(L, -1));
   lua_pop(L, 1);
   lua_pushlstring(L, path.data(), path.size());
   lua_setfield(L, -2, "path");
+  lua_getfield(L, -1, "cpath");
+  std::string cpath = fmt::format("{0}/lua_modules/lib/lua/5.1/?.so;{1}", dir, lua_tostring(L, -1));
+  lua_pop(L, 1);
+  lua_pushlstring(L, cpath.data(), cpath.size());
+  lua_setfield(L, -2, "cpath");
   lua_pop(L, 1);
 }
 

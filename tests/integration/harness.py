@@ -192,7 +192,8 @@ class RoverServer:
     """A running ``rover`` process serving one app."""
 
     def __init__(self, app=None, args=(), cwd=None, env=None, port_arg=True,
-                 timeout=START_TIMEOUT, ready_line=None, argv=None, preexec_fn=None):
+                 timeout=START_TIMEOUT, ready_line=None, argv=None, preexec_fn=None,
+                 binary=None):
         """``ready_line``: for apps that log no banner (log_level warn and
         above), a regex for a line the app prints once it is accepting; the
         server is then started on a port chosen here instead of port 0."""
@@ -205,6 +206,7 @@ class RoverServer:
         self.ready_line = ready_line
         self.argv = argv  # full argument list (replaces app, --port 0 and args)
         self.preexec_fn = preexec_fn  # run in the child before exec (e.g. setrlimit)
+        self.binary = binary  # another rover binary than rover_bin() (an installed copy)
         self.proc = None
         self.host = None
         self.port = None
@@ -213,9 +215,9 @@ class RoverServer:
     def start(self):
         fixed_port = free_port() if self.ready_line else 0
         if self.argv is not None:
-            cmd = [rover_bin()] + list(self.argv)
+            cmd = [self.binary or rover_bin()] + list(self.argv)
         else:
-            cmd = [rover_bin(), self.app]
+            cmd = [self.binary or rover_bin(), self.app]
             if self.port_arg:
                 cmd += ["--port", str(fixed_port)]
             cmd += self.args
