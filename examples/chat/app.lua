@@ -26,10 +26,13 @@ rover.shared:add("chat_secret", os.getenv("CHAT_SECRET") or random_key())
 local SECRET = rover.shared:get("chat_secret")
 local TOKEN_TTL = 8 * 3600
 
-local login_schema = { nick = rover.guard.string():min(1):max(24):pattern("^[%w_%-]+$") }
+local login_schema = { nick = rover.guard.string():required() }
 
 function api.login.post(ctx)
   local body = ctx:body():expect(login_schema)
+  if #body.nick > 24 or not body.nick:match("^[%w_%-]+$") then
+    return api:error(400, "nick: 1 to 24 letters, digits, _ or -")
+  end
   local now = os.time()
   local token = rover.auth.create({ sub = body.nick, iat = now, exp = now + TOKEN_TTL }, SECRET)
   local cookie = rover.cookie.set("chat_token", token):path("/"):max_age(TOKEN_TTL)
@@ -62,10 +65,10 @@ function api.rooms.p_room.ws(ws)
     local token = rover.cookie.parse(ctx:headers()["cookie"]).chat_token
     local claims = token and rover.auth.verify(token, SECRET)
     if not (claims and claims.valid) then ws.error(401, "log in first") end
-    ws.listen("room:" .. room)
     local members = rover.shared:incr("members:" .. room, 1, 0)
+    ws.send.joined():to("room:" .. room) { nick = claims.sub, members = members }  -- the others
+    ws.listen("room:" .. room)
     ws.send.welcome { room = room, nick = claims.sub, members = members }
-    ws.send.joined():to("room:" .. room) { nick = claims.sub, members = members }
     return { room = room, nick = claims.sub }
   end
 

@@ -344,6 +344,7 @@ def _public_dir(tmp):
 # directory. Apps not listed: cwd None, no env, no args.
 SETUP = {
     "examples/frontend/app.lua": ("app", {}, []),
+    "examples/chat/app.lua": ("app", {}, []),
     "examples/service/app.lua": ("app", {}, []),
     "tests/apps/auth.lua": (None, {"JWT_SECRET": "s", "JWT_OLD_KEY": "o", "JWT_NEW_KEY": "n"}, []),
     "tests/apps/cli_override.lua": (None, {}, ["--port", "0", "--host", "127.0.0.1",

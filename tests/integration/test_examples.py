@@ -8,6 +8,7 @@ import tempfile
 import unittest
 
 from harness import EXAMPLES_DIR, RoverServer
+from wsclient import HandshakeRefused, WsClient
 
 CURL_RE = re.compile(r"^--\s+(?:Try:\s+)?curl (?:-i )?'?http://localhost:4242(/[^'\s]*)'?\s*(#.*)?$")
 
@@ -51,6 +52,51 @@ class ExamplesTest(unittest.TestCase):
                     self.assertEqual(server.stderr.text(), "")
                 finally:
                     server.stop()
+
+    def test_chat_example(self):
+        """examples/chat: the page, login with a JWT cookie, two members of a
+        room (on whichever workers) see each other's messages, join and leave."""
+        server = RoverServer("app.lua", cwd=EXAMPLES_DIR / "chat")
+        try:
+            server.start()
+            r = server.get("/index.html")
+            self.assertEqual(r.status, 200)
+            self.assertIn(b"chat.js", r.body)
+            self.assertIn(b"new WebSocket", server.get("/chat.js").body)
+            with self.assertRaises(HandshakeRefused) as cm:
+                WsClient(server.host, server.port, "/rooms/lobby")
+            self.assertEqual(cm.exception.status, 401)
+
+            def login(nick):
+                r = server.request("POST", "/login", headers={"Content-Type": "application/json"},
+                                   body=('{"nick":"%s"}' % nick).encode())
+                self.assertEqual(r.status, 200, r)
+                cookie = r.header("Set-Cookie")
+                self.assertIn("HttpOnly", cookie)
+                return {"Cookie": cookie.split(";")[0]}
+
+            ann = WsClient(server.host, server.port, "/rooms/lobby", headers=login("ann"))
+            self.addCleanup(ann.close)
+            self.assertEqual(ann.recv_json(), {"type": "welcome", "room": "lobby", "nick": "ann",
+                                               "members": 1})
+            bob = WsClient(server.host, server.port, "/rooms/lobby", headers=login("bob"))
+            self.addCleanup(bob.close)
+            self.assertEqual(bob.recv_json()["members"], 2)
+            self.assertEqual(ann.recv_json(), {"type": "joined", "nick": "bob", "members": 2})
+            self.assertEqual(server.get("/rooms").json(),
+                             {"rooms": [{"room": "lobby", "members": 2}]})
+            bob.send_json({"type": "say", "text": "hi ann"})
+            for c in (ann, bob):
+                m = c.recv_json()
+                self.assertEqual((m["type"], m["nick"], m["text"]), ("said", "bob", "hi ann"))
+            bob.send_close(1000)
+            self.assertEqual(bob.recv_close()[0], 1000)
+            self.assertEqual(ann.recv_json(), {"type": "left", "nick": "bob", "members": 1})
+            self.assertEqual(server.request("POST", "/login", headers={"Content-Type": "application/json"},
+                                            body=b'{"nick":"no spaces"}').status, 400)
+            self.assertEqual(server.stderr.text(), "")
+        finally:
+            server.stop()
 
     def test_service_example(self):
         """examples/service: settings from its .env, auth hook, validation,
