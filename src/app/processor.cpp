@@ -192,11 +192,11 @@ bool Processor::dispatch(Connection* c) {
     }
   } else if (answeredBeforeRouting(c, x, req, *method)) {
     // stages 4-7 (management, preflight, probes, rate limit, HTTPS redirect)
-  } else if (int r; ws_router_ && *method == router::Method::kGet &&
-                    ws_router_->match(router::Method::kGet, req.path, &match) &&
-                    (r = dispatchUpgrade(c, x, req)) >= 0) {
-    return r == 1;  // answered, or join waits
-  } else if (router_.match(*method, req.path, &match)) {
+  } else if (int ws = ws_router_ && *method == router::Method::kGet
+                         ? dispatchUpgrade(c, x, req) : -1; ws == 1) [[unlikely]] {
+    return true;  // a malformed WebSocket handshake, answered
+  } else if (ws == 0 || router_.match(*method, req.path, &match)) {
+    // ws == 0: a WebSocket handshake, `match` its endpoint: its join runs as the handler.
     info.method = *method;
     info.client_ip = x->client.ip;
     info.https = x->client.https;
@@ -204,6 +204,10 @@ bool Processor::dispatch(Connection* c) {
     info.params = match.params;
     info.param_count = match.param_count;
     status = vm_.handle(info, x, &resp_, &x->task);
+    if (x->ws_join && status != 0) [[unlikely]] {
+      endJoin(c, x, req, status);
+      return true;
+    }
     if (status == 0) {  // the handler waits
       c->exchange = x;
       detach(c, x);
@@ -221,10 +225,8 @@ bool Processor::dispatch(Connection* c) {
     complete(x, status);
     return true;
   } else if (match.allowed == 0) {  // no route for any method: stage 9, then 10
-    if (ws_router_ && *method == router::Method::kGet &&
-        ws_router_->match(router::Method::kGet, req.path, &match)) {
-      resp_.reset(426, http::kTextPlain, "Upgrade Required");  // only a WebSocket endpoint here
-      resp_.addHeader("Upgrade", "websocket");
+    if (ws_router_ && *method == router::Method::kGet && upgradeRequired(req)) [[unlikely]] {
+      // only a WebSocket endpoint here: 426
     } else if (!settings_.pipeline ||
         !settings_.pipeline->serveStatic(req, *method, resp_, static_scratch_)) {
       resp_.reset(404, http::kTextPlain, "Route not found");
@@ -245,9 +247,11 @@ bool Processor::dispatch(Connection* c) {
 }
 
 // A GET to a WebSocket endpoint's route (runtime-modules.md §7): a malformed
-// handshake is answered here; a valid one runs the endpoint's join step (its
-// before hooks, then ws.join) as the request's handler, which may wait.
+// handshake is answered here (1); a valid one (0) leaves match_ naming the
+// endpoint, whose join step (its before hooks, then ws.join) dispatch runs as
+// the request's handler, which may wait. -1: not a handshake.
 int Processor::dispatchUpgrade(Connection* c, Exchange* x, const http::Request& req) {
+  if (!ws_router_->matchCold(router::Method::kGet, req.path, &match_)) return -1;
   std::string_view key;
   ws::HandshakeStatus hs = ws::checkHandshake(
       req.method, std::span<const http::Header>(req.headers, req.header_count), &key);
@@ -266,27 +270,18 @@ int Processor::dispatchUpgrade(Connection* c, Exchange* x, const http::Request& 
     complete(x, status);
     return 1;
   }
-  lua::RequestInfo& info = x->info;
-  info.method = router::Method::kGet;
-  info.client_ip = x->client.ip;
-  info.https = x->client.https;
-  info.trusted_peer = x->client.trusted_peer;
-  info.params = match_.params;
-  info.param_count = match_.param_count;
   WsConn* w = ws_->beginJoin(c, match_.handler, key);
-  info.ws_conn = w->id;
+  x->info.ws_conn = w->id;
   x->ws_join = w;
-  int status = vm_.handle(info, x, &resp_, &x->task);
-  if (status == 0) {  // join waits
-    c->exchange = x;
-    detach(c, x);
-    if (net::Loop* loop = vm_.loop()) {
-      loop->arm(&x->deadline, loop->now() + settings_.handler_timeout_ms);
-    }
-    return 0;
-  }
-  endJoin(c, x, req, status);
-  return 1;
+  return 0;
+}
+
+// A plain GET to a route that has only a WebSocket endpoint.
+bool Processor::upgradeRequired(const http::Request& req) {
+  if (!ws_router_->matchCold(router::Method::kGet, req.path, &match_)) return false;
+  resp_.reset(426, http::kTextPlain, "Upgrade Required");
+  resp_.addHeader("Upgrade", "websocket");
+  return true;
 }
 
 // join returned: 101 makes the connection upgraded (what join sent follows

@@ -81,8 +81,11 @@ class Processor {
  private:
   // Returns false when the request's handler waits.
   bool dispatch(Connection* c);
-  // -1: not a WebSocket handshake (route it as HTTP); 0: join waits; 1: answered.
-  int dispatchUpgrade(Connection* c, Exchange* x, const http::Request& req);
+  // -1: not a WebSocket handshake (route it as HTTP); 0: run its join; 1: answered.
+  // Out of dispatch's body (and its inlining budget): apps without WebSocket
+  // endpoints never call them.
+  [[gnu::noinline]] int dispatchUpgrade(Connection* c, Exchange* x, const http::Request& req);
+  [[gnu::noinline]] bool upgradeRequired(const http::Request& req);
   void endJoin(Connection* c, Exchange* x, const http::Request& req, int status);
   bool answeredBeforeRouting(Connection* c, Exchange* x, const http::Request& req,
                              router::Method method);

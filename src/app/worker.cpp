@@ -23,7 +23,6 @@ namespace {
 
 constexpr int kMaxEvents = 256;
 constexpr int kListenerRetryMs = 250;
-constexpr size_t kMaxSpareBuffers = 256;
 constexpr int kMsgStop = 1;
 
 // The request bytes of the next message have started arriving.
@@ -375,17 +374,14 @@ void Worker::flush(Connection* c) {
 // Idle connections hold no buffers: they borrow from a per-worker pool while
 // they have bytes to parse or to send.
 void Worker::lend(core::Buffer& b) {
-  if (b.capacity() == 0 && !spare_.empty()) {
-    b = std::move(spare_.back());
-    spare_.pop_back();
-  }
+  if (b.capacity() == 0 && spare_count_ > 0) b = std::move(spare_[--spare_count_]);
 }
 
 void Worker::reclaim(core::Buffer& b) {
   if (b.capacity() == 0) return;
-  if (b.capacity() <= core::kKeepBufferBytes && spare_.size() < kMaxSpareBuffers) {
+  if (b.capacity() <= core::kKeepBufferBytes && spare_count_ < spare_.size()) {
     b.clear();
-    spare_.push_back(std::move(b));
+    spare_[spare_count_++] = std::move(b);
   } else {
     b = core::Buffer();
   }

@@ -9,6 +9,7 @@
 // onHandling), sending (flush), closing, lingering (onLingering), upgraded
 // (a WebSocket: onUpgraded, app/ws_server.h).
 #pragma once
+#include <array>
 #include <atomic>
 #include <memory>
 #include <vector>
@@ -98,7 +99,9 @@ class Worker final : ProcessorHost {
   std::unique_ptr<WsServer> ws_;  // an app with WebSocket endpoints; before processor_ goes
   net::TimerLists<kTimerKinds> timers_;
   std::vector<Connection*> conns_;
-  std::vector<core::Buffer> spare_;
+  // Idle connections' buffers, a fixed array (a push is a few moves, inline).
+  std::array<core::Buffer, 256> spare_;
+  size_t spare_count_ = 0;
   std::vector<Connection*> free_;
   std::vector<Connection*> pending_free_;  // closed during this event batch
   bool listener_paused_ = false;

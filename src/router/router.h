@@ -56,10 +56,14 @@ class Router {
   // Returns true when a handler was found. Otherwise out->allowed holds the
   // union of the methods of every route matching the path (0: no route matches).
   bool match(Method method, std::string_view path, Match* out) const;
+  // match() for lookups off the request path (WebSocket endpoints).
+  [[gnu::noinline]] bool matchCold(Method method, std::string_view path, Match* out) const;
 
   size_t size() const;  // number of (method, route) entries
 
  private:
+  [[gnu::always_inline]] inline bool matchImpl(Method method, std::string_view path,
+                                               Match* out) const;
   struct Impl;
   Impl* impl_;
 };
