@@ -148,6 +148,23 @@ TEST_F(SessionModuleTest, LifecycleAndState) {
             "active true false nil,false ada invalidated,false,false false,false false");
 }
 
+// A handle's state follows its own last access: polled (bounded by a
+// deadline) it turns "expired" once the ttl has passed, and a save then
+// writes nothing.
+TEST_F(SessionModuleTest, HandleExpiresByItsLastAccess) {
+  EXPECT_EQ(eval(R"lua(
+    local store = rover.session.new { cookie_name = "unit_expire", ttl = 0.02 }
+    local s = store:create()
+    local deadline = os.time() + 10
+    while s:state() == "active" and os.time() < deadline do end
+    local out = { s:state(), tostring(s:is_expired()), tostring(s:is_valid()) }
+    out[#out + 1] = tostring(s:save()) .. "," .. s:state()  -- still expired, not invalidated
+    out[#out + 1] = tostring(store:get(s:id())) .. "," .. tostring(store:exists(s:id()))
+    return table.concat(out, " ")
+  )lua"),
+            "expired true false false,expired nil,false");
+}
+
 TEST_F(SessionModuleTest, RemovedElsewhereMeansInvalidated) {
   EXPECT_EQ(eval(R"lua(
     local store = rover.session.new { cookie_name = "unit_elsewhere" }
