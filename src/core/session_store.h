@@ -9,7 +9,9 @@
 // save, refresh, regenerate). Expired sessions are dropped when met and by a
 // bounded sweep on create. Memory is bounded: at most max_sessions per store;
 // a create in a full store first drops expired sessions, then the least
-// recently accessed one. Times are Unix seconds from the store's clock.
+// recently accessed one. Times are Unix seconds from the store's clock (the
+// wall clock, since they are reported as Unix times: a clock step moves
+// expiry with it).
 #pragma once
 #include <atomic>
 #include <cstddef>
