@@ -201,11 +201,12 @@ bool SessionStore::exists(std::string_view id) {
 }
 
 bool SessionStore::remove(std::string_view id) {
+  double now = clock_();
   Shard& s = shardOf(id);
   std::lock_guard lock(s.mu);
-  auto found = s.index.find(id);
-  if (found == s.index.end()) return false;
-  erase(s, found->second);
+  Lru::iterator it;
+  if (!findLive(s, id, now, &it)) return false;  // an expired one is dropped all the same
+  erase(s, it);
   return true;
 }
 

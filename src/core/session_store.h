@@ -61,6 +61,7 @@ class SessionStore {
   bool refresh(std::string_view id, double* last_accessed);
   // Whether a live session has this id; does not count as an access.
   bool exists(std::string_view id);
+  // Removes the session; true when a live one had this id.
   bool remove(std::string_view id);
   // Moves a live session to a new id with `data`; the old id stops working.
   // Keeps created_at and ttl. False when the old session is gone.

@@ -169,6 +169,14 @@ TEST_F(SessionStoreTest, RemoveDeletesOnce) {
   EXPECT_EQ(s->size(), 1u);
 }
 
+TEST_F(SessionStoreTest, RemoveOfAnExpiredSessionIsFalse) {
+  auto s = makeStore();
+  std::string id = create(*s, 10);
+  now_ += 10;
+  EXPECT_FALSE(s->remove(id));
+  EXPECT_EQ(s->size(), 0u);
+}
+
 TEST_F(SessionStoreTest, RegenerateMovesTheDataToANewId) {
   auto s = makeStore();
   std::string old_id = create(*s, 30);
