@@ -25,6 +25,9 @@ inline constexpr size_t kStaticCompressMaxBytes = 1024 * 1024;  // server-featur
 inline constexpr size_t kSendfileSliceBytes = 1024 * 1024;     // per connection per loop turn
 inline constexpr size_t kIdempotencyMaxRecords = 100'000;  // LRU beyond (server-features.md §12)
 inline constexpr size_t kDefaultRateLimitMaxBuckets = 100'000;  // LRU beyond (server-features.md §15a)
+// Sessions per rover.session store (option max_sessions): ~100k small sessions are tens of
+// MB; past it a create evicts the least recently accessed (runtime-modules.md §3).
+inline constexpr size_t kDefaultSessionMaxSessions = 100'000;
 
 inline constexpr int kHeadTimeoutMs = 10'000;         // 408
 inline constexpr int kIdleTimeoutMs = 30'000;         // silent close

@@ -30,6 +30,7 @@ extern const std::string_view k_db_builder;
 extern const std::string_view k_db_migrate;
 extern const std::string_view k_cookie;
 extern const std::string_view k_auth;
+extern const std::string_view k_session;
 }  // namespace rover::lua::prelude
 
 namespace rover::lua {
@@ -41,6 +42,7 @@ void addPgNatives(lua_State* L, int natives, Vm* vm);    // lua/db_pg.cpp
 void addDbNatives(lua_State* L, int natives, Vm* vm);    // lua/db_natives.cpp
 void addAuthNatives(lua_State* L, int natives);          // lua/auth.cpp
 void addWsNatives(lua_State* L, int natives, Vm* vm);    // lua/ws.cpp
+void pushSessionNatives(lua_State* L);                   // lua/session.cpp
 
 namespace {
 
@@ -153,6 +155,10 @@ int lazyRoverField(lua_State* L) {
   } else if (name == "auth") {
     lua_pushvalue(L, lua_upvalueindex(1));
     runPrelude(L, prelude::k_auth, "=rover.auth", 1);
+  } else if (name == "session") {
+    pushSessionNatives(L);
+    lua_getfield(L, 1, "cookie");  // built first if it was not yet
+    runPrelude(L, prelude::k_session, "=rover.session", 2);
   } else {
     return 0;
   }
