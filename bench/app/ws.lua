@@ -2,8 +2,9 @@
 --   {"type":"echo","text":T} -> {"type":"echo","text":T} to the sender
 --   {"type":"go","t":N}      -> {"type":"tick","t":N} to every connection of the
 --                               endpoint, on every worker
--- WS_WORKERS: the number of workers (default 1).
-local api = rover.server { workers = tonumber(os.getenv("WS_WORKERS") or "1") }
+-- WS_WORKERS: the number of workers (default 1). Logging is off, as in the other
+-- bench apps (the default level, debug, writes two lines per handshake).
+local api = rover.server { workers = tonumber(os.getenv("WS_WORKERS") or "1"), log_level = "nope" }
 
 function api.echo.ws(ws)
   function ws.listen.echo(msg) ws.send.echo { text = msg.text } end
