@@ -1,5 +1,5 @@
 """Helpers the single-purpose bench scripts share (static.py, cold_static.py,
-db.py, suspended.py): a free port, a process's CPU seconds from /proc, and
+db.py, suspended.py, ws.py): a free port, a process's CPU seconds from /proc, and
 waiting for a server to listen."""
 
 import os
@@ -17,19 +17,25 @@ def free_port():
     return p
 
 
-def cpu_seconds(pids):
-    """utime + stime of a pid or a list of pids (all threads); gone ones count 0."""
+def cpu_user_sys(pids):
+    """(utime, stime) in seconds of a pid or a list of pids (all threads); gone ones count 0."""
     if isinstance(pids, int):
         pids = [pids]
-    total = 0
+    user = system = 0
     for pid in pids:
         try:
             with open("/proc/%d/stat" % pid) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+            user += int(fields[11])
+            system += int(fields[12])
         except OSError:
             pass
-    return total / TICK
+    return user / TICK, system / TICK
+
+
+def cpu_seconds(pids):
+    """utime + stime of a pid or a list of pids (all threads); gone ones count 0."""
+    return sum(cpu_user_sys(pids))
 
 
 def wait_port(port, proc, tries=300):
