@@ -64,6 +64,7 @@ WsConn* WsServer::beginJoin(Connection* c, int endpoint, std::string_view key) {
 }
 
 void WsServer::cancelJoin(WsConn* w) {
+  leaves_.push_back({w->id, kForget});  // a join that returned may have left its state
   unsubscribe(w);
   by_id_.erase(w->id);
   w->conn = nullptr;
@@ -86,6 +87,12 @@ void WsServer::accept(WsConn* w) {
   list.push_back(w);
   open_count_.fetch_add(1, std::memory_order_relaxed);
   c->ws_queued = w->queued;
+  if (draining_) {  // joined after the drain began: told at once
+    core::Buffer b;
+    ws::appendClose(&b, ws::CloseCode::kGoingAway);
+    queueControl(w, std::string(b.view()));
+    w->close_sent = true;
+  }
 }
 
 void WsServer::onData(WsConn* w) {
@@ -166,6 +173,7 @@ bool WsServer::onPingTimer(WsConn* w, uint64_t now_ms, uint64_t idle_ms) {
 }
 
 void WsServer::goingAway() {
+  draining_ = true;
   for (auto& list : endpoints_) {
     for (WsConn* w : list) {
       if (w->close_sent) continue;
@@ -209,7 +217,7 @@ void WsServer::end(WsConn* w) {
     last->endpoint_index = w->endpoint_index;
     list.pop_back();
     open_count_.fetch_sub(1, std::memory_order_relaxed);
-    leaves_.push_back(w->id);
+    leaves_.push_back({w->id, kLeave});
   }
 }
 
@@ -225,11 +233,11 @@ void WsServer::unsubscribe(WsConn* w) {
 
 void WsServer::runDeferred() {
   while (!leaves_.empty()) {
-    std::vector<uint64_t> ids;
+    std::vector<std::pair<uint64_t, int>> ids;
     ids.swap(leaves_);
-    for (uint64_t id : ids) {
+    for (auto [id, kind] : ids) {
       lua::Task* t = vm_.acquireTask(lua::TaskKind::kWebSocket);
-      if (vm_.startWs(t, nullptr, id, 3, {}) == lua::RunStatus::kDone) vm_.finishWs(t);
+      if (vm_.startWs(t, nullptr, id, kind, {}) == lua::RunStatus::kDone) vm_.finishWs(t);
     }
   }
 }

@@ -136,7 +136,11 @@ class WsServer final : public lua::WsHost {
   std::unordered_map<std::string, std::unordered_set<WsConn*>> topics_;
   std::vector<WsConn*> dirty_;
   std::vector<WsConn*> retired_;
-  std::vector<uint64_t> leaves_;   // ended connections whose ws.leave is to run
+  // prelude/ws.lua's W.dispatch kinds run by runDeferred: ws.leave of a
+  // connection that ended, or forgetting the state of a join that never upgraded.
+  static constexpr int kLeave = 3, kForget = 4;
+  std::vector<std::pair<uint64_t, int>> leaves_;
+  bool draining_ = false;
   std::vector<WsConn*> targets_;  // deliverLocal's scratch
   std::atomic<size_t> open_count_{0};  // read by other workers before they post
 };

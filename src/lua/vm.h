@@ -229,7 +229,8 @@ class Vm {
   WsHost* wsHost() { return ws_host_; }
   uint64_t currentWsConn() const { return current_ ? current_->ws_conn : 0; }
   // Runs a connection's handler in `t` (kind kWebSocket): kind 1 a text
-  // message, 2 a binary one, 3 the end of the connection (ws.leave). On
+  // message, 2 a binary one, 3 the end of the connection (ws.leave), 4 a
+  // handshake that never upgraded (its join's state is dropped). On
   // kSuspended, `owner` is told when it finished (nullptr: it ends as a
   // background task). After kDone or taskFinished: finishWs().
   RunStatus startWs(Task* t, TaskOwner* owner, uint64_t conn, int kind, std::string_view data);

@@ -64,6 +64,7 @@ function api.rooms.p_room.ws(ws)
     local room = ctx:params().room
     if room == "closed" then ws.error(403, "room is closed") end
     if room == "slow" then rover.delay(50) end
+    if room == "slower" then rover.delay(400) end
     if room == "boom" then error("join failed") end
     ws.listen("room:" .. room)
     ws.send.welcome { room = room }

@@ -396,6 +396,26 @@ class DrainTest(unittest.TestCase):
         self.assertEqual(server.proc.wait(10), 0)
 
 
+    def test_a_join_that_ends_during_the_drain_is_told_1001(self):
+        server = RoverServer(APP, env={"WS_WORKERS": "1"})
+        server.start()
+        self.addCleanup(server.stop)
+        s = socket.create_connection((server.host, server.port), timeout=IO_TIMEOUT)
+        self.addCleanup(s.close)
+        start = len(server.stdout.lines())
+        s.sendall(("\r\n".join(upgrade_lines(path="/rooms/slower")) + "\r\n\r\n").encode())
+        self.assertTrue(server.wait_log(r"DEBUG \[\w+\] query: ", start=start))  # join waits
+        server.proc.send_signal(signal.SIGTERM)
+        status, _, _, rest = read_http_response(s)
+        self.assertEqual(status, 101)
+        c = WsClient.__new__(WsClient)
+        c.sock, c.buf, c.controls = s, rest, []
+        self.assertEqual(c.recv_close()[0], 1001)
+        c.send_close(1001)
+        self.assertTrue(c.wait_eof())
+        self.assertEqual(server.proc.wait(10), 0)
+
+
 class SlowReceiverTest(unittest.TestCase):
     """A receiver that reads nothing is closed with 1008 once its queue
     passes the bound, while a broadcast reaches 500 other clients."""

@@ -122,12 +122,16 @@ local function failed(ep, what, err)
   log_error("WebSocket " .. ep.pattern .. " - " .. what .. " failed: " .. message_of(err))
 end
 
--- A received message (kind 1: text, 2: binary) or the end of the
--- connection (kind 3), in a task of its own.
+-- A received message (kind 1: text, 2: binary), the end of the connection
+-- (kind 3), or a join whose upgrade did not happen (kind 4), in a task of its own.
 function W.dispatch(id, kind, data)
   local c = CONNS[id]
   if not c then return end
   local ep = c[1]
+  if kind == 4 then
+    CONNS[id] = nil
+    return
+  end
   if kind == 3 then
     CONNS[id] = nil
     local leave = rawget(ep.ws, "leave")
