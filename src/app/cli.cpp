@@ -28,6 +28,8 @@ const char* usageText() {
          "  --port N       listen on port N (overrides config `port`)\n"
          "  --host H       bind address H (overrides config `host`)\n"
          "  --workers N    number of worker threads (overrides config `workers`)\n"
+         "  --watch        reload when a .lua file in the app's directory changes\n"
+         "                 (SIGHUP reloads too; a version that fails to load is not used)\n"
          "  -h, --help     show this help and exit\n"
          "  -V, --version  print the version and exit\n";
 }
@@ -46,6 +48,10 @@ bool parseCli(int argc, char** argv, CliOptions* out, std::string* error) {
     }
     if (a == "-V" || a == "--version") {
       out->version = true;
+      continue;
+    }
+    if (a == "--watch") {
+      out->watch = true;
       continue;
     }
     if (a.size() > 1 && a[0] == '-') {

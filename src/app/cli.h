@@ -13,6 +13,7 @@ struct CliOptions {
   std::optional<std::string> host;
   std::optional<int64_t> port;
   std::optional<int64_t> workers;
+  bool watch = false;  // --watch: reload when a .lua file of the app's directory changes
   bool help = false;
   bool version = false;
 };

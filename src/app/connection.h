@@ -41,6 +41,7 @@ struct Connection : net::TimerNode, net::EventSource {
   uint32_t events = 0;  // epoll interest: EPOLLIN (reading), EPOLLRDHUP (an exchange
                         // waits), EPOLLOUT (output pending)
   bool peer_eof = false;
+  bool fresh = true;             // no response queued yet (the drain gives it time)
   bool linger = false;           // half-close and drain input after the last response
   size_t body_period_bytes = 0;  // body bytes in the current body-timeout period
   uint32_t index = 0;            // slot in the worker's connection list

@@ -1,8 +1,9 @@
 // rover: CLI -> load app in worker 1's VM -> config -> routes -> other
-// workers -> bind -> banner -> serve -> drain on SIGTERM/SIGINT
-// (lua-api.md §1.3, ARCHITECTURE.md §1).
+// workers -> bind -> banner -> serve -> drain on SIGTERM/SIGINT, reload on
+// SIGHUP or --watch (lua-api.md §1.3, ARCHITECTURE.md §1).
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -76,50 +78,33 @@ int bindAll(const lua::ServerConfig& cfg, const net::Address& base, int count,
   return 0;
 }
 
-// Waits for workers; the first signal starts the drain, a second exits at once.
-void waitForSignals(std::vector<std::unique_ptr<Worker>>& workers,
-                    std::vector<std::thread>& threads, const sigset_t& set,
-                    std::atomic<int>& running) {
-  bool draining = false;
-  for (;;) {
-    timespec tick{0, 100'000'000};
-    int sig = sigtimedwait(&set, nullptr, &tick);
-    if (sig == SIGINT || sig == SIGTERM) {
-      if (draining) std::_Exit(0);
-      draining = true;
-      for (auto& w : workers) w->requestStop();
-    }
-    if (running.load() == 0) break;
-  }
-  for (auto& t : threads) t.join();
-}
-
-int runServer(const CliOptions& cli) {
-  loadDotenvOfCwd();
-  lua::AppArgs args{cli.app_path, cli.extra_args};
-  int guess = cli.workers && *cli.workers >= 1 ? static_cast<int>(*cli.workers) : cpusAvailable();
-  auto loop1 = std::make_unique<net::Loop>();
-  auto vm1 = std::make_unique<lua::Vm>(1, guess, loop1.get());
-  std::string error;
+// One loaded version of the app (issue: reload without dropping
+// connections): its workers with their VMs, the pipeline they share, their
+// threads. A reload loads the next one beside it; the old one drains and goes.
+struct Generation {
   StartupApp app;
-  lua::LoadResult loaded = loadApp(*vm1, args, overridesOf(cli), &app, &error);
-  if (loaded == lua::LoadResult::kFailed) return fail(error);
-  if (loaded == lua::LoadResult::kScript) return 0;
-  const lua::ServerConfig& cfg = app.cfg;
-  Pipeline* pipeline = app.pipeline.get();
-  core::LogLevel level;
-  core::parseLogLevel(cfg.log_level, &level);
-  core::setLogLevel(level);
-  for (const std::string& key : cfg.unknown_keys) {
-    core::logLine(core::LogLevel::kWarn, fmt::format("Unknown config key '{}' ignored", key));
-  }
-  if (pipeline->docsUnreachable() && core::logEnabled(core::LogLevel::kWarn)) {
-    core::logLine(core::LogLevel::kWarn, "docs enabled but no management_token set; docs are unreachable");
-  }
-  const net::Address& addr = app.addr;
-  int count = cfg.workers > 0 ? cfg.workers : cpusAvailable();
-  if (count != guess) setWorkerCount(*vm1, count);
+  int count = 0;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::thread> threads;
+  std::atomic<int> running{0};
 
+  void start() {
+    running.store(count);
+    for (auto& w : workers) {
+      Worker* wp = w.get();
+      threads.emplace_back([this, wp] {
+        wp->run();
+        running.fetch_sub(1);
+      });
+    }
+  }
+  void join() {
+    for (auto& t : threads) t.join();
+    threads.clear();
+  }
+};
+
+WorkerSettings settingsOf(const lua::ServerConfig& cfg, const Pipeline* pipeline) {
   WorkerSettings settings;
   settings.body_size_limit = cfg.body_size_limit;
   auto ms = [](double secs) { return static_cast<uint64_t>(secs * 1000.0); };
@@ -133,63 +118,227 @@ int runServer(const CliOptions& cli) {
   settings.ws_ping_ms = ms(cfg.ws_ping);
   settings.ws_idle_ms = ms(cfg.ws_idle);
   settings.pipeline = pipeline;
-  std::vector<std::unique_ptr<Worker>> workers;
+  return settings;
+}
+
+// Loads and validates the app into a new generation of workers (startup's
+// sequence, lua-api.md §1.3). nullptr: *error is the message (or, with
+// *script, the app was a script that ran to completion).
+std::unique_ptr<Generation> loadGeneration(const CliOptions& cli, const lua::AppArgs& args,
+                                           bool* script, std::string* error) {
+  int guess = cli.workers && *cli.workers >= 1 ? static_cast<int>(*cli.workers) : cpusAvailable();
+  auto loop1 = std::make_unique<net::Loop>();
+  auto vm1 = std::make_unique<lua::Vm>(1, guess, loop1.get());
+  auto gen = std::make_unique<Generation>();
+  lua::LoadResult loaded = loadApp(*vm1, args, overridesOf(cli), &gen->app, error);
+  if (loaded == lua::LoadResult::kFailed) return nullptr;
+  if (loaded == lua::LoadResult::kScript) {
+    *script = true;
+    return nullptr;
+  }
+  const lua::ServerConfig& cfg = gen->app.cfg;
+  Pipeline* pipeline = gen->app.pipeline.get();
+  int count = cfg.workers > 0 ? cfg.workers : cpusAvailable();
+  if (count != guess) setWorkerCount(*vm1, count);
+  gen->count = count;
+  WorkerSettings settings = settingsOf(cfg, pipeline);
   std::vector<lua::RouteInfo> routes1;
-  workers.push_back(std::make_unique<Worker>(1, std::move(loop1), std::move(vm1), settings));
-  if (!buildApp(workers[0]->vm(), workers[0]->router(), &app, &routes1, &error,
-                &workers[0]->wsRouter())) {
-    return fail(error);
+  gen->workers.push_back(std::make_unique<Worker>(1, std::move(loop1), std::move(vm1), settings));
+  if (!buildApp(gen->workers[0]->vm(), gen->workers[0]->router(), &gen->app, &routes1, error,
+                &gen->workers[0]->wsRouter())) {
+    return nullptr;
   }
   for (int id = 2; id <= count; ++id) {
     auto loop = std::make_unique<net::Loop>();
     auto vm = std::make_unique<lua::Vm>(id, count, loop.get());
-    if (vm->load(args, &error) != lua::LoadResult::kServer) {
-      return fail(
-          error.empty()
-              ? fmt::format("❌ Error loading {}:\nworker {} did not return a server", args.path, id)
-              : error);
+    if (vm->load(args, error) != lua::LoadResult::kServer) {
+      if (error->empty()) {
+        *error = fmt::format("❌ Error loading {}:\nworker {} did not return a server", args.path, id);
+      }
+      return nullptr;
     }
     vm->setExposeErrors(cfg.expose_errors);
-    workers.push_back(std::make_unique<Worker>(id, std::move(loop), std::move(vm), settings));
+    gen->workers.push_back(std::make_unique<Worker>(id, std::move(loop), std::move(vm), settings));
     std::vector<lua::RouteInfo> routes;
-    if (!workers.back()->vm().buildRoutes(workers.back()->router(), &routes, &error,
-                                          &workers.back()->wsRouter())) {
-      return fail("❌ Error: " + error);
+    if (!gen->workers.back()->vm().buildRoutes(gen->workers.back()->router(), &routes, error,
+                                               &gen->workers.back()->wsRouter())) {
+      *error = "❌ Error: " + *error;
+      return nullptr;
     }
     if (routes.size() != routes1.size()) {
-      return fail(fmt::format("❌ Error: worker {} built a different route tree", id));
+      *error = fmt::format("❌ Error: worker {} built a different route tree", id);
+      return nullptr;
     }
   }
+  return gen;
+}
 
-  for (auto& w : workers) w->vm().callHook("on_start");
+void applyLogging(const Generation& gen) {
+  const lua::ServerConfig& cfg = gen.app.cfg;
+  core::LogLevel level;
+  core::parseLogLevel(cfg.log_level, &level);
+  core::setLogLevel(level);
+  for (const std::string& key : cfg.unknown_keys) {
+    core::logLine(core::LogLevel::kWarn, fmt::format("Unknown config key '{}' ignored", key));
+  }
+  if (gen.app.pipeline->docsUnreachable() && core::logEnabled(core::LogLevel::kWarn)) {
+    core::logLine(core::LogLevel::kWarn, "docs enabled but no management_token set; docs are unreachable");
+  }
+}
+
+// `rover --watch`: inotify on the app's directory and its subdirectories
+// (not hidden ones, not node_modules); a change to a .lua file asks for a reload.
+class Watcher {
+ public:
+  explicit Watcher(const std::string& app_path) {
+    fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd_ < 0) return;
+    std::error_code ec;
+    std::filesystem::path dir = std::filesystem::absolute(app_path, ec).parent_path();
+    add(dir);
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (!it->is_directory(ec)) continue;
+      if (name.empty() || name[0] == '.' || name == "node_modules") {
+        it.disable_recursion_pending();
+        continue;
+      }
+      add(it->path());
+    }
+  }
+  ~Watcher() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  // True when a .lua file changed since the last call.
+  bool changed() {
+    bool lua = false;
+    alignas(inotify_event) char buf[8192];
+    for (;;) {
+      ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n <= 0) break;
+      for (char* p = buf; p < buf + n;) {
+        auto* ev = reinterpret_cast<inotify_event*>(p);
+        std::string_view name(ev->len ? ev->name : "");
+        if (name.size() > 4 && name.substr(name.size() - 4) == ".lua") lua = true;
+        p += sizeof(inotify_event) + ev->len;
+      }
+    }
+    return lua;
+  }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  void add(const std::filesystem::path& p) {
+    inotify_add_watch(fd_, p.c_str(),
+                      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM);
+  }
+  int fd_ = -1;
+};
+
+// Serves until drained. SIGINT/SIGTERM start the drain (a second one exits at
+// once); SIGHUP, or a change `--watch` sees, reloads: the next generation
+// loads and validates beside the running one, takes over the same listening
+// sockets (never closed, so no connection attempt is refused), and the old
+// workers finish what they have (the drain rules of server-features.md §15)
+// and exit. A version that fails to load leaves the running one serving.
+void serve(const CliOptions& cli, const lua::AppArgs& args, std::unique_ptr<Generation> current,
+           const std::vector<int>& fds, const sigset_t& set, Watcher* watcher) {
+  std::vector<std::unique_ptr<Generation>> retiring;
+  bool draining = false;
+  int quiet_ticks = -1;  // --watch: ticks since the last change (-1: none pending)
+  for (;;) {
+    timespec tick{0, 100'000'000};
+    int sig = sigtimedwait(&set, nullptr, &tick);
+    bool reload = sig == SIGHUP;
+    if (watcher && watcher->ok()) {
+      if (watcher->changed()) {
+        quiet_ticks = 0;  // wait for the editor to finish writing
+      } else if (quiet_ticks >= 0 && ++quiet_ticks >= 2) {
+        quiet_ticks = -1;
+        reload = true;
+      }
+    }
+    if (sig == SIGINT || sig == SIGTERM) {
+      if (draining) std::_Exit(0);
+      draining = true;
+      for (auto& w : current->workers) w->requestStop();
+    }
+    if (reload && !draining) {
+      std::string error;
+      bool script = false;
+      std::unique_ptr<Generation> next = loadGeneration(cli, args, &script, &error);
+      const lua::ServerConfig& was = current->app.cfg;
+      if (!next) {
+        core::logLine(core::LogLevel::kError,
+                      fmt::format("Reload of {} failed; still serving the running version:\n{}",
+                                  args.path, script ? "it no longer returns a server" : error));
+      } else if (next->count != current->count || next->app.cfg.port != was.port ||
+                 next->app.cfg.host != was.host) {
+        core::logLine(core::LogLevel::kError,
+                      fmt::format("Reload of {} refused: host, port and workers cannot change "
+                                  "while running (restart to change them)", args.path));
+      } else {
+        applyLogging(*next);
+        for (auto& w : next->workers) w->vm().callHook("on_start");
+        for (int i = 0; i < next->count; ++i) next->workers[i]->setListenFd(fds[i]);
+        next->start();
+        for (auto& w : current->workers) w->requestHandover();
+        retiring.push_back(std::move(current));
+        current = std::move(next);
+        core::logLine(core::LogLevel::kInfo, fmt::format("🔄 Reloaded {} ({} workers)", args.path,
+                                                         current->count));
+      }
+    }
+    for (size_t i = retiring.size(); i-- > 0;) {
+      if (retiring[i]->running.load() != 0) continue;
+      retiring[i]->join();
+      retiring.erase(retiring.begin() + static_cast<ptrdiff_t>(i));
+    }
+    if (draining && current->running.load() == 0 && retiring.empty()) break;
+  }
+  current->join();
+}
+
+int runServer(const CliOptions& cli) {
+  loadDotenvOfCwd();
+  lua::AppArgs args{cli.app_path, cli.extra_args};
+  std::string error;
+  bool script = false;
+  std::unique_ptr<Generation> gen = loadGeneration(cli, args, &script, &error);
+  if (!gen) return script ? 0 : fail(error);
+  applyLogging(*gen);
+  const lua::ServerConfig& cfg = gen->app.cfg;
+  for (auto& w : gen->workers) w->vm().callHook("on_start");
   std::vector<int> fds;
   int port = 0;
-  if (int rc = bindAll(cfg, addr, count, &fds, &port)) return rc;
-  for (int i = 0; i < count; ++i) workers[i]->setListenFd(fds[i]);
+  if (int rc = bindAll(cfg, gen->app.addr, gen->count, &fds, &port)) return rc;
+  for (int i = 0; i < gen->count; ++i) gen->workers[i]->setListenFd(fds[i]);
 
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::atomic<int> running{count};
-  std::vector<std::thread> threads;
-  for (auto& w : workers) {
-    Worker* wp = w.get();
-    threads.emplace_back([wp, &running] {
-      wp->run();
-      running.fetch_sub(1);
-    });
-  }
+  gen->start();
   core::logLine(core::LogLevel::kInfo,
                 fmt::format("🚀 Rover server running at http://{}:{}", cfg.host, port));
-  if (pipeline->docsEnabled()) {
+  if (gen->app.pipeline->docsEnabled()) {
     core::logLine(core::LogLevel::kInfo,
                   fmt::format("📚 API docs available at http://{}:{}{}/docs", cfg.host, port,
                               cfg.management_prefix));
   }
-  if (level == core::LogLevel::kDebug) core::logLine(core::LogLevel::kInfo, "🐛 Debug mode enabled");
-  waitForSignals(workers, threads, set, running);
+  if (core::logEnabled(core::LogLevel::kDebug)) {
+    core::logLine(core::LogLevel::kInfo, "🐛 Debug mode enabled");
+  }
+  std::unique_ptr<Watcher> watcher;
+  if (cli.watch) {
+    watcher = std::make_unique<Watcher>(cli.app_path);  // before the line that says so
+    core::logLine(core::LogLevel::kInfo,
+                  fmt::format("👀 Watching {} for changes to .lua files", args.path));
+  }
+  serve(cli, args, std::move(gen), fds, set, watcher.get());
   return 0;
 }
 

@@ -37,6 +37,7 @@ void Processor::open(Connection* c) const {
   c->state = ConnState::kOpen;
   c->peer_text[0] = '\0';
   c->peer_eof = false;
+  c->fresh = true;
   c->linger = false;
   c->exchange = nullptr;
   c->in.clear();

@@ -118,6 +118,7 @@ class Processor {
   }
   // The response is queued: log it, and the exchange goes back to the pool.
   void complete(Exchange* x, int status) {
+    x->conn->fresh = false;
     if (x->t0_ns) logRequest(x, status);
     releaseExchange(x);
   }

@@ -24,6 +24,7 @@ namespace {
 constexpr int kMaxEvents = 256;
 constexpr int kListenerRetryMs = 250;
 constexpr int kMsgStop = 1;
+constexpr int kMsgHandover = 2;
 
 // The request bytes of the next message have started arriving.
 bool messageStarted(Connection* c) {
@@ -72,6 +73,13 @@ void Worker::requestStop() {
   stop_requested_.store(true);
   auto m = std::make_unique<net::InboxMessage>();
   m->kind = kMsgStop;
+  loop_->inbox().post(std::move(m));
+}
+
+void Worker::requestHandover() {
+  stop_requested_.store(true);
+  auto m = std::make_unique<net::InboxMessage>();
+  m->kind = kMsgHandover;
   loop_->inbox().post(std::move(m));
 }
 
@@ -131,6 +139,12 @@ void Worker::onInbox() {
   for (auto& m : msgs) {
     if (m->kind == kMsgStop) {
       beginDrain();
+    } else if (m->kind == kMsgHandover) {
+      if (listen_fd_ >= 0) {  // the socket is the new workers' now
+        if (!listener_paused_) reactor_.remove(listen_fd_);
+        listen_fd_ = -1;
+      }
+      beginDrain();
     } else if (m->kind == net::kMsgCall) {
       auto* call = static_cast<net::CallMessage*>(m.get());
       call->run(call);
@@ -154,7 +168,17 @@ void Worker::beginDrain() {
     Connection* c = conns_[i];
     if (c->state == ConnState::kUpgraded) continue;
     bool head_incomplete = c->state == ConnState::kOpen && c->parser.inHead();
-    if (c->pending() == 0 && !c->exchange && (!messageStarted(c) || head_incomplete)) close(c);
+    if (c->pending() == 0 && !c->exchange && (!messageStarted(c) || head_incomplete)) {
+      if (c->fresh) {
+        // Accepted and not yet answered: its first request is likely on its
+        // way (a reload hands the socket over just after this accepted it).
+        // It gets the linger time to arrive, and is answered with
+        // Connection: close; then it is closed.
+        timers_.arm(c, kTimerLinger, loop_->now());
+      } else {
+        close(c);
+      }
+    }
   }
 }
 

@@ -57,6 +57,10 @@ class Worker final : ProcessorHost {
   void run();
   // Thread-safe: begins the graceful drain.
   void requestStop();
+  // Thread-safe: a reload's new workers accept on this worker's listening
+  // socket now; this one stops accepting (without closing the socket, so no
+  // connection waiting in its queue is lost) and drains.
+  void requestHandover();
 
  private:
   void onAccept();

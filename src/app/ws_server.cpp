@@ -38,11 +38,11 @@ void WsConn::taskFinished(lua::Task* t) { server->handlerFinished(this, t); }
 WsServer::WsServer(int worker_id, lua::Vm& vm, net::Loop* loop)
     : worker_id_(worker_id), vm_(vm), loop_(loop) {
   vm_.setWsHost(this);
-  WsHub::instance().add(worker_id, this, loop);
+  WsHub::instance().add(worker_id, this);
 }
 
 WsServer::~WsServer() {
-  WsHub::instance().remove(worker_id_);
+  WsHub::instance().remove(worker_id_, this);
   vm_.setWsHost(nullptr);
   for (auto& [id, w] : by_id_) {
     if (w->task) vm_.abort(w->task);
@@ -370,18 +370,18 @@ WsHub& WsHub::instance() {
   return hub;
 }
 
-void WsHub::add(int worker_id, WsServer* s, net::Loop* loop) {
+void WsHub::add(int worker_id, WsServer* s) {
   if (worker_id < 1 || worker_id > kMaxWorkers) return;
-  slots_[worker_id].loop = loop;
   slots_[worker_id].server.store(s, std::memory_order_release);
   int m = max_id_.load();
   while (m < worker_id && !max_id_.compare_exchange_weak(m, worker_id)) {
   }
 }
 
-void WsHub::remove(int worker_id) {
+// Only if it is still `s`: after a reload the slot is the new worker's.
+void WsHub::remove(int worker_id, WsServer* s) {
   if (worker_id < 1 || worker_id > kMaxWorkers) return;
-  slots_[worker_id].server.store(nullptr, std::memory_order_release);
+  slots_[worker_id].server.compare_exchange_strong(s, nullptr, std::memory_order_acq_rel);
 }
 
 void WsHub::post(int from, int endpoint, const std::string* topic, uint64_t except,
@@ -402,7 +402,7 @@ void WsHub::post(int from, int endpoint, const std::string* topic, uint64_t exce
     if (topic) m->topic = *topic;
     m->except = except;
     m->frame = frame;
-    slots_[id].loop->inbox().post(std::move(m));
+    s->loop_->inbox().post(std::move(m));
   }
 }
 

@@ -114,6 +114,7 @@ class WsServer final : public lua::WsHost {
 
  private:
   friend struct WsConn;
+  friend class WsHub;
   void handlerFinished(WsConn* w, lua::Task* t);
   void deliverLocal(int endpoint, const std::string* topic, uint64_t except, const WsFrame& f);
   void queue(WsConn* w, WsFrame f);
@@ -149,8 +150,9 @@ class WsServer final : public lua::WsHost {
 class WsHub {
  public:
   static WsHub& instance();
-  void add(int worker_id, WsServer* s, net::Loop* loop);
-  void remove(int worker_id);
+  // A worker's server; a reload's new worker takes its predecessor's slot.
+  void add(int worker_id, WsServer* s);
+  void remove(int worker_id, WsServer* s);
   // Posts a broadcast to every worker but `from` that has open connections.
   void post(int from, int endpoint, const std::string* topic, uint64_t except,
             const WsFrame& frame);
@@ -158,8 +160,7 @@ class WsHub {
  private:
   static constexpr int kMaxWorkers = 1024;
   struct Slot {
-    std::atomic<WsServer*> server{nullptr};
-    net::Loop* loop = nullptr;
+    std::atomic<WsServer*> server{nullptr};  // its loop_ is set before and never changes
   };
   Slot slots_[kMaxWorkers + 1];
   std::atomic<int> max_id_{0};
