@@ -17,16 +17,10 @@
 namespace rover::lua {
 namespace {
 
-std::string_view arg(lua_State* L, int i) {
-  size_t len;
-  const char* s = luaL_checklstring(L, i, &len);
-  return {s, len};
-}
-
 // hmac_sha256(key, data) -> the 32-byte MAC
 int hmacSha256(lua_State* L) {
-  std::string_view key = arg(L, 1);
-  std::string_view data = arg(L, 2);
+  std::string_view key = checkView(L, 1);
+  std::string_view data = checkView(L, 2);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
@@ -41,8 +35,8 @@ int hmacSha256(lua_State* L) {
 // decide early; equal-length strings are compared without data-dependent
 // branches.
 int constantEq(lua_State* L) {
-  std::string_view a = arg(L, 1);
-  std::string_view b = arg(L, 2);
+  std::string_view a = checkView(L, 1);
+  std::string_view b = checkView(L, 2);
   lua_pushboolean(L, a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0);
   return 1;
 }
@@ -50,7 +44,7 @@ int constantEq(lua_State* L) {
 // b64url_encode(s) -> text without padding
 int b64urlEncode(lua_State* L) {
   std::string out;
-  core::base64urlEncode(arg(L, 1), &out);
+  core::base64urlEncode(checkView(L, 1), &out);
   lua_pushlstring(L, out.data(), out.size());
   return 1;
 }
@@ -58,7 +52,7 @@ int b64urlEncode(lua_State* L) {
 // b64url_decode(text) -> bytes | nil (not canonical unpadded base64url)
 int b64urlDecode(lua_State* L) {
   std::string out;
-  if (!core::base64urlDecode(arg(L, 1), &out)) {
+  if (!core::base64urlDecode(checkView(L, 1), &out)) {
     lua_pushnil(L);
     return 1;
   }
@@ -68,7 +62,7 @@ int b64urlDecode(lua_State* L) {
 
 // json_decode(text) -> true, value | false, detail (lua-api.md §9.2 rules)
 int jsonDecode(lua_State* L) {
-  std::string_view text = arg(L, 1);
+  std::string_view text = checkView(L, 1);
   std::string detail;
   lua_pushboolean(L, 1);
   if (!json::decode(L, text, &detail)) {

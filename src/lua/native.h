@@ -8,6 +8,7 @@
 #pragma once
 #include <exception>
 #include <lua.hpp>
+#include <string_view>
 
 namespace rover::lua {
 
@@ -19,6 +20,13 @@ int native(lua_State* L) {
     lua_pushstring(L, e.what());
   }
   return lua_error(L);
+}
+
+// A string argument as a view into the Lua string (raises as luaL_checklstring).
+inline std::string_view checkView(lua_State* L, int i) {
+  size_t len;
+  const char* s = luaL_checklstring(L, i, &len);
+  return {s, len};
 }
 
 }  // namespace rover::lua

@@ -15,12 +15,6 @@
 namespace rover::lua {
 namespace {
 
-std::string_view arg(lua_State* L, int i) {
-  size_t len;
-  const char* s = luaL_checklstring(L, i, &len);
-  return {s, len};
-}
-
 core::SessionStore* checkStore(lua_State* L, int i) {
   luaL_checktype(L, i, LUA_TLIGHTUSERDATA);
   return static_cast<core::SessionStore*>(lua_touserdata(L, i));
@@ -86,7 +80,7 @@ int pushSnapshot(lua_State* L, const core::SessionSnapshot& snap) {
 
 // store(cookie_name, max_sessions) -> the process-wide store for that name
 int sessionStore(lua_State* L) {
-  std::string_view name = arg(L, 1);
+  std::string_view name = checkView(L, 1);
   lua_Number max = luaL_checknumber(L, 2);
   if (!(max >= 1)) return luaL_error(L, "rover.session: max_sessions must be positive");
   core::SessionStore& s =
@@ -109,7 +103,7 @@ int sessionCreate(lua_State* L) {
 // get(store, id) -> data, created_at, last_accessed, ttl | nil
 int sessionGet(lua_State* L) {
   core::SessionStore* store = checkStore(L, 1);
-  std::string_view id = arg(L, 2);
+  std::string_view id = checkView(L, 2);
   core::SessionSnapshot snap;
   if (!store->get(id, &snap)) return 0;
   pushData(L, snap.data);
@@ -122,7 +116,7 @@ int sessionGet(lua_State* L) {
 // save(store, id, data) -> last_accessed | nil (the session is gone)
 int sessionSave(lua_State* L) {
   core::SessionStore* store = checkStore(L, 1);
-  std::string_view id = arg(L, 2);
+  std::string_view id = checkView(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
   const char* bad;
   bool saved = false;
@@ -142,7 +136,7 @@ int sessionSave(lua_State* L) {
 int sessionRefresh(lua_State* L) {
   core::SessionStore* store = checkStore(L, 1);
   double last = 0;
-  if (!store->refresh(arg(L, 2), &last)) return 0;
+  if (!store->refresh(checkView(L, 2), &last)) return 0;
   lua_pushnumber(L, last);
   return 1;
 }
@@ -150,7 +144,7 @@ int sessionRefresh(lua_State* L) {
 // regenerate(store, id, data) -> new id, created_at, last_accessed, ttl | nil
 int sessionRegenerate(lua_State* L) {
   core::SessionStore* store = checkStore(L, 1);
-  std::string_view id = arg(L, 2);
+  std::string_view id = checkView(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
   const char* bad;
   {
@@ -168,14 +162,14 @@ int sessionRegenerate(lua_State* L) {
 // delete(store, id) -> boolean
 int sessionDelete(lua_State* L) {
   core::SessionStore* store = checkStore(L, 1);
-  lua_pushboolean(L, store->remove(arg(L, 2)));
+  lua_pushboolean(L, store->remove(checkView(L, 2)));
   return 1;
 }
 
 // exists(store, id) -> boolean
 int sessionExists(lua_State* L) {
   core::SessionStore* store = checkStore(L, 1);
-  lua_pushboolean(L, store->exists(arg(L, 2)));
+  lua_pushboolean(L, store->exists(checkView(L, 2)));
   return 1;
 }
 

@@ -18,12 +18,6 @@
 namespace rover::lua {
 namespace {
 
-std::string_view checkView(lua_State* L, int i) {
-  size_t len;
-  const char* s = luaL_checklstring(L, i, &len);
-  return {s, len};
-}
-
 WsHost* hostOf(lua_State* L, Vm* vm) {
   WsHost* h = vm->wsHost();
   if (!h) luaL_error(L, "WebSocket sends need a running server");

@@ -492,6 +492,7 @@ local function callable(v)
   local mt = getmetatable(v)
   return type(mt) == "table" and rawget(mt, "__call") ~= nil
 end
+M.callable = callable
 
 -- Middleware of one node (server-features.md §1): the unnamed hook (a
 -- function, a callable table, or the array part of the container) first, then

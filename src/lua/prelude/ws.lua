@@ -66,11 +66,7 @@ local function make_listen()
   end })
 end
 
-local function callable(v)
-  if type(v) == "function" then return true end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and rawget(mt, "__call") ~= nil
-end
+local callable = M.callable
 
 -- The route handler of an endpoint: runs its function once (this worker's
 -- startup) and returns what the request task calls for a handshake. `id` is
