@@ -196,7 +196,10 @@ struct AppHandle {
 
 TestApp* checkApp(lua_State* L, int idx) {
   auto* h = static_cast<AppHandle*>(luaL_checkudata(L, idx, kAppMeta));
-  if (!h->app) luaL_error(L, "the app was closed");
+  if (!h->app) {
+    lua_pushliteral(L, "the app was closed");
+    lua_error(L);
+  }
   return h->app;
 }
 
@@ -318,9 +321,16 @@ bool parseResponse(std::string_view data, bool head, ParsedResponse* out, std::s
   if (chunked) {
     http::ChunkedDecoder dec;
     dec.reset();
-    size_t used = 0;
-    if (dec.feed(data.data(), data.size(), &used, &out->body) != http::ChunkedDecoder::Result::kDone) {
-      *error = "the app's chunked response body is incomplete";
+    // feed() stops after each chunk's data (for a caller's body limit): go on
+    http::ChunkedDecoder::Result r = http::ChunkedDecoder::Result::kNeedMore;
+    while (r == http::ChunkedDecoder::Result::kNeedMore && !data.empty()) {
+      size_t used = 0;
+      r = dec.feed(data.data(), data.size(), &used, &out->body);
+      data.remove_prefix(used);
+    }
+    if (r != http::ChunkedDecoder::Result::kDone) {
+      *error = r == http::ChunkedDecoder::Result::kError ? "the app's chunked response body is malformed"
+                                                          : "the app's chunked response body is incomplete";
       return false;
     }
     return true;
@@ -338,6 +348,30 @@ bool parseResponse(std::string_view data, bool head, ParsedResponse* out, std::s
   return true;
 }
 
+// Raises `message` as it is (the runner adds the test file's line).
+int raise(lua_State* L, const std::string& message) {
+  lua_pushlstring(L, message.data(), message.size());
+  return lua_error(L);
+}
+
+// The start of what the app sent, printable, for an error message.
+std::string excerpt(std::string_view raw) {
+  std::string out;
+  for (char ch : raw.substr(0, 300)) {
+    if (ch == '\r') {
+      out += "\\r";
+    } else if (ch == '\n') {
+      out += "\\n";
+    } else if (static_cast<unsigned char>(ch) < 0x20) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(ch));
+    } else {
+      out += ch;
+    }
+  }
+  if (raw.size() > 300) out += "...";
+  return out;
+}
+
 // request(handle, method, path, {name, value, ...}, body) -> status, {name, value, ...}, body
 int appRequest(lua_State* L) {
   TestApp* app = checkApp(L, 1);
@@ -348,9 +382,11 @@ int appRequest(lua_State* L) {
   luaL_checktype(L, 4, LUA_TTABLE);
   size_t body_len = 0;
   const char* body = lua_isnoneornil(L, 5) ? nullptr : luaL_checklstring(L, 5, &body_len);
-  if (!validToken(method)) return luaL_error(L, "request: invalid method '%s'", method.c_str());
-  if (path.empty() || (path[0] != '/' && path != "*") || path.find_first_of(" \r\n") != std::string_view::npos) {
-    return luaL_error(L, "request: the path must start with '/' and have no spaces: '%s'", path_p);
+  if (!validToken(method)) return raise(L, fmt::format("request: invalid method '{}'", method));
+  if (path.empty() || (path[0] != '/' && path != "*") ||
+      path.find_first_of(" \r\n") != std::string_view::npos) {
+    return raise(L, fmt::format("request: the path must start with '/' and have no spaces: '{}'",
+                                path));
   }
   std::string req = fmt::format("{} {} HTTP/1.1\r\n", method, path);
   bool has_host = false, has_length = false;
@@ -359,7 +395,7 @@ int appRequest(lua_State* L) {
     const std::string& name = fields[i];
     const std::string& value = fields[i + 1];
     if (!validToken(name) || hasLineBreak(value)) {
-      return luaL_error(L, "request: invalid header '%s'", name.c_str());
+      return raise(L, fmt::format("request: invalid header '{}'", name));
     }
     if (iequals(name, "host")) has_host = true;
     if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) has_length = true;
@@ -377,7 +413,7 @@ int appRequest(lua_State* L) {
   std::string raw = app->exchange(req, &error);
   ParsedResponse resp;
   if (!error.empty() || !parseResponse(raw, method == "HEAD", &resp, &error)) {
-    return luaL_error(L, "%s %s: %s", method.c_str(), path_p, error.c_str());
+    return raise(L, fmt::format("{} {}: {} (received: \"{}\")", method, path, error, excerpt(raw)));
   }
   lua_pushinteger(L, resp.status);
   lua_createtable(L, static_cast<int>(resp.headers.size() * 2), 0);
@@ -396,7 +432,7 @@ int jsonEncode(lua_State* L) {
   luaL_checkany(L, 1);
   core::Buffer out;
   std::string reason;
-  if (!json::encode(L, 1, out, &reason)) return luaL_error(L, "json encode: %s", reason.c_str());
+  if (!json::encode(L, 1, out, &reason)) return raise(L, "cannot encode as JSON: " + reason);
   lua_pushlstring(L, out.data(), out.size());
   return 1;
 }
@@ -406,7 +442,7 @@ int jsonDecode(lua_State* L) {
   const char* s = luaL_checklstring(L, 1, &len);
   std::string detail;
   if (!json::decode(L, std::string_view(s, len), &detail)) {
-    return luaL_error(L, "invalid JSON: %s", detail.c_str());
+    return raise(L, "invalid JSON: " + detail);
   }
   return 1;
 }

@@ -18,6 +18,20 @@ local function full_name(name)
   return concat(stack, " › ") .. " › " .. name
 end
 
+-- "file:line: " of the innermost caller outside this chunk (the test file).
+local function where()
+  for level = 2, 50 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    if info.source ~= "=rover-test" and info.currentline and info.currentline > 0 then
+      return info.short_src .. ":" .. info.currentline .. ": "
+    end
+  end
+  return ""
+end
+
+local function raise(message) error(where() .. tostring(message), 0) end
+
 local function message_of(err)
   if type(err) == "table" and err.rover_test_failure then return err.message end
   return tostring(err)
@@ -144,7 +158,18 @@ end
 
 function t.fail(message) fail(tostring(message or "failed")) end
 
-t.json = { encode = native.json_encode, decode = native.json_decode }
+t.json = {
+  encode = function(v)
+    local ok, r = pcall(native.json_encode, v)
+    if not ok then raise(r) end
+    return r
+  end,
+  decode = function(s)
+    local ok, r = pcall(native.json_decode, s)
+    if not ok then raise(r) end
+    return r
+  end,
+}
 
 -- ---------------------------------------------------------------------------
 -- The app client
@@ -163,7 +188,7 @@ Response.__index = Response
 function Response:json()
   if self._json == nil then
     local ok, v = pcall(native.json_decode, self.body)
-    if not ok then error("response body is not JSON (" .. tostring(v) .. "): " .. show(self.body), 2) end
+    if not ok then raise("response body is not JSON (" .. tostring(v) .. "): " .. show(self.body:sub(1, 200))) end
     self._json = { v }
   end
   return self._json[1]
@@ -217,10 +242,14 @@ function Client:request(method, path, opts)
   local body = opts.body
   if body ~= nil and type(body) ~= "string" then error("request: body must be a string", 2) end
   if opts.json ~= nil then
-    body = native.json_encode(opts.json)
+    local ok, text = pcall(native.json_encode, opts.json)
+    if not ok then raise("request: json: " .. tostring(text)) end
+    body = text
     if not has_ct then flat[#flat + 1] = "Content-Type"; flat[#flat + 1] = "application/json" end
   end
-  local status, list, rbody = native.request(self._handle, method:upper(), path, flat, body)
+  local ok, status, list, rbody = pcall(native.request, self._handle, method:upper(), path, flat,
+                                       body)
+  if not ok then raise(status) end
   return response(status, list, rbody)
 end
 
@@ -240,7 +269,7 @@ function t.app(path, opts)
   local argv = {}
   for i, a in ipairs(args) do argv[i] = tostring(a) end
   local ok, handle = pcall(native.app_open, path, names, values, argv)
-  if not ok then error(handle, 2) end
+  if not ok then raise(handle) end
   return setmetatable({ _handle = handle, path = path }, Client)
 end
 

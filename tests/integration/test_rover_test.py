@@ -18,8 +18,7 @@ import unittest
 
 from harness import EXAMPLES_DIR, run_rover
 
-APP = """\
-local api = rover.server { log_level = "info" }
+APP = r"""local api = rover.server { log_level = "info" }
 
 -- middleware: who is asking, and a gate
 function api.before.who(ctx)
@@ -58,11 +57,22 @@ function api.items.p_id.delete(ctx) return api:no_content() end
 
 function api.boom.get(ctx) error("kaput") end
 
+-- a stream whose producer waits between chunks, and files from public/
+function api.feed.get(ctx)
+  local i = 0
+  return api.stream(200, "text/plain; charset=utf-8", function()
+    i = i + 1
+    if i > 3 then return nil end
+    rover.delay(5)
+    return "line " .. i .. "\n"
+  end)
+end
+api.files.static { dir = "public" }
+
 return api
 """
 
-PASSING = """\
-local app = t.app("app.lua")
+PASSING = r"""local app = t.app("app.lua")
 
 describe("hello", function()
   it("greets the user from a header", function()
@@ -117,6 +127,26 @@ describe("bodies", function()
   end)
 end)
 
+describe("other responses", function()
+  it("streams chunks from a producer that waits", function()
+    local res = app:get("/feed")
+    t.eq(res.headers["transfer-encoding"], "chunked")
+    t.eq(res.body, "line 1\nline 2\nline 3\n")
+  end)
+  it("serves a static file", function()
+    local res = app:get("/files/big.txt")
+    t.eq(res.status, 200)
+    t.eq(#res.body, 200000)
+    t.eq(res.body, string.rep("0123456789", 20000))
+  end)
+  it("answers HEAD without a body", function()
+    local res = app:head("/hello")
+    t.eq(res.status, 200)
+    t.eq(res.body, "")
+    t.eq(res.headers["content-length"], tostring(#app:get("/hello").body))
+  end)
+end)
+
 it("answers 404 for an unknown route", function()
   local res = app:get("/nowhere")
   t.eq(res.status, 404)
@@ -152,14 +182,16 @@ PASSING_LINES = [
     "✓ bodies › puts a raw body",
     "✓ bodies › deletes",
     "✓ bodies › rejects an invalid json body",
+    "✓ other responses › streams chunks from a producer that waits",
+    "✓ other responses › serves a static file",
+    "✓ other responses › answers HEAD without a body",
     "✓ answers 404 for an unknown route",
     "✓ reports a handler error as a 500",
     "✓ has every assertion",
-    "12 passed, 0 failed",
+    "15 passed, 0 failed",
 ]
 
-FAILING = """\
-local app = t.app("app.lua")
+FAILING = r"""local app = t.app("app.lua")
 
 describe("broken", function()
   it("compares deeply", function()
@@ -217,6 +249,7 @@ class RoverTestTest(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="rover-test-")
         self.addCleanup(shutil.rmtree, self.dir, True)
         self.write("app.lua", APP)
+        self.write("public/big.txt", "0123456789" * 20000)
 
     def write(self, rel, text):
         path = os.path.join(self.dir, rel)
@@ -240,7 +273,7 @@ class RoverTestTest(unittest.TestCase):
                    'it("second file", function() t.eq(t.app("app.lua"):get("/hello").status, 200) end)\n')
         self.write("tests/helper.lua", "error('not a test file: never run')\n")
         p = self.run_test()
-        self.assertEqual(out_lines(p), PASSING_LINES[:-1] + ["✓ second file", "13 passed, 0 failed"], p)
+        self.assertEqual(out_lines(p), PASSING_LINES[:-1] + ["✓ second file", "16 passed, 0 failed"], p)
         self.assertEqual(p.returncode, 0, p)
 
     def test_no_tests_directory(self):
