@@ -4,8 +4,11 @@ whose requests go through the real pipeline without a socket.
 
 RoverTestTest writes a small app and its tests into a temporary directory
 (the working directory of the run, so t.app("app.lua") and the default
-tests/ are found there) and checks the exact lines printed; ExamplesTest runs
-the tests that examples/crud and examples/service ship with."""
+tests/ are found there) and checks the exact lines printed (with rover.delay, rover.http
+against a local upstream, a waiting stream producer, a static file);
+PostgresTest has handlers wait on rover.db against a private cluster;
+ExamplesTest runs the tests that examples/crud and examples/service ship
+with."""
 
 import http.server
 import json
@@ -17,6 +20,11 @@ import threading
 import unittest
 
 from harness import EXAMPLES_DIR, run_rover
+
+try:
+    import pgcluster
+except ImportError:  # pragma: no cover
+    pgcluster = None
 
 APP = r"""local api = rover.server { log_level = "info" }
 
@@ -355,6 +363,60 @@ class RoverTestTest(unittest.TestCase):
         p = self.run_test("nothing_here")
         self.assertEqual(p.returncode, 1, p)
         self.assertIn("no such file or directory", err_text(p))
+
+
+PG_APP = r"""local api = rover.server {}
+local db = rover.db.connect { url = assert(rover.env.PG_URL, "PG_URL is not set") }
+
+function api.notes.post(ctx)
+  local b = ctx:body():json()
+  db:query("SELECT pg_sleep(0.05)")            -- the handler waits on its connection
+  db:exec("INSERT INTO notes (body) VALUES (?)", b.body)
+  return api.json:status(201, { ok = true })
+end
+
+function api.notes.get(ctx)
+  return db:query("SELECT id, body FROM notes ORDER BY id")
+end
+
+return api
+"""
+
+PG_TEST = r"""local app = t.app("app.lua")
+
+describe("postgres", function()
+  it("writes and reads rows in handlers that wait", function()
+    t.eq(app:post("/notes", { json = { body = "one" } }).status, 201)
+    t.eq(app:post("/notes", { json = { body = "two" } }).status, 201)
+    t.eq(app:get("/notes"):json(), { { id = 1, body = "one" }, { id = 2, body = "two" } })
+  end)
+end)
+"""
+
+
+@unittest.skipUnless(pgcluster and pgcluster.available(),
+                     "PostgreSQL is not installed (initdb/psql not found)")
+class PostgresTest(unittest.TestCase):
+    """rover.db on PostgreSQL suspends its handler (runtime-modules.md §9): the
+    test's request returns once the app's loop has run the queries."""
+
+    def test_handlers_on_postgres(self):
+        pg = pgcluster.PgCluster().start()
+        self.addCleanup(pg.stop)
+        pg.psql("CREATE TABLE notes (id serial PRIMARY KEY, body text)")
+        d = tempfile.mkdtemp(prefix="rover-test-pg-")
+        self.addCleanup(shutil.rmtree, d, True)
+        with open(os.path.join(d, "app.lua"), "w", encoding="utf-8") as f:
+            f.write(PG_APP)
+        os.makedirs(os.path.join(d, "tests"))
+        with open(os.path.join(d, "tests", "pg_test.lua"), "w", encoding="utf-8") as f:
+            f.write(PG_TEST)
+        p = run_rover(["test"], cwd=d, env={"PG_URL": pg.url})
+        self.assertEqual(out_lines(p), [
+            "✓ postgres › writes and reads rows in handlers that wait",
+            "1 passed, 0 failed",
+        ], p)
+        self.assertEqual(p.returncode, 0, p)
 
 
 class ExamplesTest(unittest.TestCase):
