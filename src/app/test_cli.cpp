@@ -254,9 +254,7 @@ bool validToken(std::string_view s) {
   return true;
 }
 
-bool hasLineBreak(std::string_view s) {
-  return s.find_first_of("\r\n") != std::string_view::npos;
-}
+bool hasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -292,7 +290,8 @@ bool parseResponse(std::string_view data, bool head, ParsedResponse* out, std::s
     }
     out->status = std::atoi(std::string(line.substr(9, 3)).c_str());
     out->headers.clear();
-    std::string_view rest = eol == std::string_view::npos ? std::string_view() : headtext.substr(eol + 2);
+    std::string_view rest =
+        eol == std::string_view::npos ? std::string_view() : headtext.substr(eol + 2);
     while (!rest.empty()) {
       size_t e = rest.find("\r\n");
       std::string_view field = rest.substr(0, e);
@@ -300,8 +299,10 @@ bool parseResponse(std::string_view data, bool head, ParsedResponse* out, std::s
       size_t colon = field.find(':');
       if (colon == std::string_view::npos) continue;
       std::string_view value = field.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+        value.remove_suffix(1);
       out->headers.emplace_back(std::string(field.substr(0, colon)), std::string(value));
     }
     data.remove_prefix(end + 4);
@@ -329,8 +330,9 @@ bool parseResponse(std::string_view data, bool head, ParsedResponse* out, std::s
       data.remove_prefix(used);
     }
     if (r != http::ChunkedDecoder::Result::kDone) {
-      *error = r == http::ChunkedDecoder::Result::kError ? "the app's chunked response body is malformed"
-                                                          : "the app's chunked response body is incomplete";
+      *error = r == http::ChunkedDecoder::Result::kError
+                   ? "the app's chunked response body is malformed"
+                   : "the app's chunked response body is incomplete";
       return false;
     }
     return true;
@@ -385,8 +387,8 @@ int appRequest(lua_State* L) {
   if (!validToken(method)) return raise(L, fmt::format("request: invalid method '{}'", method));
   if (path.empty() || (path[0] != '/' && path != "*") ||
       path.find_first_of(" \r\n") != std::string_view::npos) {
-    return raise(L, fmt::format("request: the path must start with '/' and have no spaces: '{}'",
-                                path));
+    return raise(
+        L, fmt::format("request: the path must start with '/' and have no spaces: '{}'", path));
   }
   std::string req = fmt::format("{} {} HTTP/1.1\r\n", method, path);
   bool has_host = false, has_length = false;
@@ -474,12 +476,10 @@ void runFile(const std::string& file, const std::string* filter, int* passed, in
     return;
   }
   lua_newtable(L);
-  const luaL_Reg natives[] = {{"app_open", lua::native<appOpen>},
-                              {"app_close", lua::native<appClose>},
-                              {"request", lua::native<appRequest>},
-                              {"json_encode", lua::native<jsonEncode>},
-                              {"json_decode", lua::native<jsonDecode>},
-                              {nullptr, nullptr}};
+  const luaL_Reg natives[] = {
+      {"app_open", lua::native<appOpen>},       {"app_close", lua::native<appClose>},
+      {"request", lua::native<appRequest>},     {"json_encode", lua::native<jsonEncode>},
+      {"json_decode", lua::native<jsonDecode>}, {nullptr, nullptr}};
   for (const luaL_Reg* r = natives; r->name; ++r) {
     lua_pushcfunction(L, r->func);
     lua_setfield(L, -2, r->name);
@@ -511,7 +511,8 @@ bool isTestFile(const fs::path& p) {
 void collect(const fs::path& dir, std::vector<std::string>* out) {
   std::vector<std::string> found;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink, ec);
+  for (auto it = fs::recursive_directory_iterator(
+           dir, fs::directory_options::follow_directory_symlink, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_regular_file(ec) && isTestFile(it->path())) found.push_back(it->path().string());
   }
@@ -544,7 +545,8 @@ int runTestCommand(int argc, char** argv) {
       filter = a.substr(9);
       has_filter = true;
     } else if (a.rfind("--log-level=", 0) == 0) {
-      if (!core::parseLogLevel(a.substr(12), &level)) return usage("unknown log level '" + a.substr(12) + "'");
+      if (!core::parseLogLevel(a.substr(12), &level))
+        return usage("unknown log level '" + a.substr(12) + "'");
     } else if (a.size() > 1 && a[0] == '-') {
       return usage("unknown option '" + a + "'");
     } else {

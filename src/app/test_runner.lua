@@ -7,7 +7,7 @@
 -- own Vm (native.app_open); a client's requests go through that app's real
 -- Processor and event loop (native.request), so handlers that wait work.
 local native, file, filter = ...
-local type, tostring, pairs, ipairs, error, select = type, tostring, pairs, ipairs, error, select
+local type, tostring, pairs, ipairs, error = type, tostring, pairs, ipairs, error
 local format, concat, sort = string.format, table.concat, table.sort
 
 local tests = {}    -- { name = "a › b", fn = f } or { name = ..., err = "message" }
@@ -188,7 +188,9 @@ Response.__index = Response
 function Response:json()
   if self._json == nil then
     local ok, v = pcall(native.json_decode, self.body)
-    if not ok then raise("response body is not JSON (" .. tostring(v) .. "): " .. show(self.body:sub(1, 200))) end
+    if not ok then
+      raise("response body is not JSON (" .. tostring(v) .. "): " .. show(self.body:sub(1, 200)))
+    end
     self._json = { v }
   end
   return self._json[1]
@@ -234,10 +236,14 @@ function Client:request(method, path, opts)
   end
   if opts.query then
     local keys, parts = {}, {}
-    for k in pairs(opts.query) do keys[#keys + 1] = tostring(k) end
-    sort(keys)
-    for _, k in ipairs(keys) do parts[#parts + 1] = urlencode(k) .. "=" .. urlencode(opts.query[k]) end
-    if #parts > 0 then path = path .. (path:find("?", 1, true) and "&" or "?") .. concat(parts, "&") end
+    for k in pairs(opts.query) do keys[#keys + 1] = k end
+    sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+    for _, k in ipairs(keys) do
+      parts[#parts + 1] = urlencode(k) .. "=" .. urlencode(opts.query[k])
+    end
+    if #parts > 0 then
+      path = path .. (path:find("?", 1, true) and "&" or "?") .. concat(parts, "&")
+    end
   end
   local body = opts.body
   if body ~= nil and type(body) ~= "string" then error("request: body must be a string", 2) end
