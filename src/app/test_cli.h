@@ -1,9 +1,13 @@
-// `rover test [paths...] [--filter S] [--log-level L]` (lua-api.md §1.1,
-// README "Testing an app"): runs *_test.lua files (default: the working
+// `rover test [paths...] [--filter S] [--log-level L]` (issue #14, README
+// "Testing an app"): runs *_test.lua files (default: the working
 // directory's tests/, recursively; a directory argument likewise; a file
 // argument as it is). Each file runs in its own plain Lua state (LuaJIT's
 // standard libraries and the globals t, describe, it: app/test_runner.lua),
-// so a test file never shares globals with the app it tests.
+// so a test file never shares globals with the app it tests, and the test
+// drives the app's Vm and loop from outside (a request is a plain C call
+// that returns once the app's loop has finished it) instead of being one of
+// the coroutines of the state it waits on. Strings cross between the two
+// states only as bytes (request and response).
 //
 // t.app("app.lua") (the path relative to the working directory, as for
 // `rover app.lua`) loads the app as startup does (app/startup.h: config,

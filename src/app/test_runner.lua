@@ -309,11 +309,12 @@ if not chunk then
   return 0, 1
 end
 local ok, err = xpcall(chunk, function(e) return message_of(e) end)
-if not ok then tests[#tests + 1] = { name = file, err = err } end
+-- the file itself failed (e.g. t.app of a broken app): reported whatever --filter says
+if not ok then tests[#tests + 1] = { name = file, err = err, always = true } end
 
 local passed, failed = 0, 0
 for _, test in ipairs(tests) do
-  if filter == nil or test.name:find(filter, 1, true) then
+  if filter == nil or test.always or test.name:find(filter, 1, true) then
     local tok, terr
     if test.err then
       tok, terr = false, test.err

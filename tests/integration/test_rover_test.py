@@ -1,4 +1,4 @@
-"""`rover test [paths...]` (lua-api.md §1.1, README "Testing an app: rover
+"""`rover test [paths...]` (issue #14 item 3, README "Testing an app: rover
 test"): *_test.lua files run in-process against apps loaded with t.app(),
 whose requests go through the real pipeline without a socket.
 
@@ -341,6 +341,10 @@ class RoverTestTest(unittest.TestCase):
         self.assertTrue(out.startswith("✗ tests/broken_test.lua: tests/broken_test.lua:1: "
                                        "❌ Error loading broken.lua:\nbroken.lua:2: "), out)
         self.assertEqual(out_lines(p)[-1], "0 passed, 1 failed")
+        # a file that failed is reported whatever --filter says
+        p = self.run_test("--filter", "never")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertEqual(out_lines(p)[-1], "0 passed, 1 failed", p)
 
     def test_invalid_config_inside_a_test(self):
         self.write("bad.lua", "return rover.server { port = 'x' }\n")
