@@ -21,6 +21,7 @@ const char* usageText() {
   return "Usage: rover <app.lua> [options] [-- args...]\n"
          "       rover run <app.lua> [options] [-- args...]\n"
          "       rover check <app.lua> [options] [-- args...]   (validate, print the routes)\n"
+         "       rover test [paths...] [--filter TEXT]   (run tests/*_test.lua; rover test --help)\n"
          "       rover db migrate | rollback [--steps N] | status | reset --force\n"
          "                [--url URL | --path FILE]   (rover db --help)\n"
          "\n"

@@ -20,6 +20,7 @@
 #include "app/cli.h"
 #include "app/db_cli.h"
 #include "app/startup.h"
+#include "app/test_cli.h"
 #include "app/worker.h"
 #include "client/http_client.h"
 #include "core/log.h"
@@ -362,6 +363,16 @@ int main(int argc, char** argv) {
     rover::client::initHttpClients();
     try {
       return runCheckCommand(argc, argv);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "❌ Error: %s\n", e.what());
+      return 1;
+    }
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "test") == 0) {
+    setvbuf(stdout, nullptr, _IOLBF, 0);
+    rover::client::initHttpClients();
+    try {
+      return runTestCommand(argc, argv);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "❌ Error: %s\n", e.what());
       return 1;

@@ -368,11 +368,13 @@ POSTGRES_DDL = """
 
 
 def all_lua_files():
+    """Every .lua file of examples/ and tests/apps/ but the examples' test
+    files (*_test.lua, run by `rover test` in test_rover_test.py)."""
     out = []
     for base in (EXAMPLES_DIR, APPS_DIR):
         for root, _, files in os.walk(base):
             for name in files:
-                if name.endswith(".lua"):
+                if name.endswith(".lua") and not name.endswith("_test.lua"):
                     out.append(os.path.relpath(os.path.join(root, name), REPO_ROOT))
     return sorted(out)
 
