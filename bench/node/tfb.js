@@ -18,7 +18,8 @@ if (process.env.TFB_CLUSTER === '1' && cluster.isPrimary) {
 function serve() {
   const http = require('http');
   const { Pool } = require('pg');
-  const pool = new Pool({ connectionString: process.env.TFB_DB_URL, max: Number(process.env.TFB_DB_POOL || 8) });
+  const pool = new Pool({ connectionString: process.env.TFB_DB_URL, max: Number(process.env.TFB_DB_POOL || 8),
+    idleTimeoutMillis: 0 }); // keep connections, as Rover's pool does (pg's default closes idle ones after 10 s)
   const SELECT_WORLD = 'SELECT id, randomnumber FROM world WHERE id = $1';
   const SELECT_FORTUNES = 'SELECT id, message FROM fortune';
   const rnd = () => 1 + Math.floor(Math.random() * 10000);
