@@ -64,13 +64,15 @@ end
 
 local FORTUNES = [[<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table><tr><th>id</th><th>message</th></tr>{{ for _, f in ipairs(fortunes) do }}<tr><td>{{ f.id }}</td><td>{{ escape(f.message) }}</td></tr>{{ end }}</table></body></html>]]
 
+local escape = rover.html.escape
 local function by_message(a, b) return a.message < b.message end
 
 function api.fortunes.get(ctx)
   local rows = db:query(SELECT_FORTUNES)
   rows[#rows + 1] = { id = 0, message = "Additional fortune added at request time." }
   sort(rows, by_message)
-  return api.html({ fortunes = rows })(FORTUNES):header("Server", SERVER)
+  -- escape and ipairs in the data table: found at the first step of the template's name lookup
+  return api.html({ fortunes = rows, escape = escape, ipairs = ipairs })(FORTUNES):header("Server", SERVER)
 end
 
 -- One UPDATE per distinct N, built once: PostgreSQL joins a VALUES list,
