@@ -97,6 +97,8 @@ local function update_statement(n)
   return sql
 end
 
+local function by_id(a, b) return a.id < b.id end  -- not a closure per request (FNEW aborts the trace)
+
 function api.updates.get(ctx)
   local n = count(ctx)
   local out, seen, params = {}, {}, {}
@@ -111,7 +113,7 @@ function api.updates.get(ctx)
   -- ids in ascending order: concurrent batches lock rows in the same order (no deadlocks)
   local sorted = {}
   for i = 1, n do sorted[i] = out[i] end
-  sort(sorted, function(a, b) return a.id < b.id end)
+  sort(sorted, by_id)
   local k = 0
   for i = 1, n do
     params[k + 1], params[k + 2] = sorted[i].id, sorted[i].randomNumber
