@@ -317,7 +317,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--duration", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--modes", default="pinned,unpinned")
+    ap.add_argument("--modes", help="default pinned,unpinned (--quick: pinned)")
     ap.add_argument("--tests", default=",".join(V.TESTS))
     ap.add_argument("--servers", default="rover,rover-sqlite,node,nginx-lua,limit")
     ap.add_argument("--conns", default="64,256")
@@ -328,7 +328,9 @@ def main():
     ap.add_argument("--verify-only", action="store_true")
     a = ap.parse_args()
     if a.quick:
-        a.reps, a.duration, a.modes, a.conns, a.plaintext_conns, a.levels = 1, 2, "pinned", "64", "256", "20"
+        a.reps, a.duration, a.conns, a.plaintext_conns, a.levels = 1, 2, "64", "256", "20"
+        a.modes = a.modes or "pinned"
+    a.modes = a.modes or "pinned,unpinned"
     a.modes, a.tests, a.servers = a.modes.split(","), a.tests.split(","), a.servers.split(",")
     a.conns = [int(x) for x in a.conns.split(",")]
     a.plaintext_conns = [int(x) for x in a.plaintext_conns.split(",")]
