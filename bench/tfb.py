@@ -13,8 +13,8 @@ Servers (all started once per mode, all verified before anything is measured):
   node          bench/node/tfb.js: one process pinned, the cluster module
                 (one per CPU) unpinned
   nginx-lua     conf/nginx-tfb.conf.in: plaintext, json
-  limit         the floor (limit/limit.c): plaintext, json (not verified:
-                it answers /json with a fixed body of the same size class)
+  limit         the floor (limit/limit.c): plaintext, json, fixed bytes with
+                no Server or Date (so not verified)
 Pinned: each server on CPU 0 (one worker / process), wrk -t1 on CPU 1,
 PostgreSQL unpinned; unpinned: nothing pinned, default workers, wrk -t2.
 Per (mode, rep, test, level, connections) a back-to-back group runs every
