@@ -222,6 +222,29 @@ def summarize(results, a):
                         mode, name, c, s, med(rows, "rps"), med(rows, "p99_ms"), med(rows, "srv_us"),
                         "%.1f" % pgus if s in ("rover", "node") and test in DB_TESTS else "—",
                         sum(r["errors"] for r in rows), med(rows, "other_pct")))
+    # the same, one row per (mode, test, conns), for bench/README.md
+    def cell(mode, test, level, c, srv, key, fmtx):
+        rows = by.get((mode, test, level, c, srv))
+        return fmtx % med(rows, key) if rows else ""
+    compact = ["| mode | test | conns | req/s Rover | Rover SQLite | Node | nginx-lua | floor | p99 ms Rover | Node | nginx-lua "
+               "| server µs/req Rover | Rover SQLite | Node | nginx-lua | floor | PostgreSQL µs/req Rover | Node |",
+               "|" + "---|" * 18]
+    for mode in a.modes:
+        for test, level, _, _, conns_list in workloads(a):
+            for c in conns_list:
+                name = test + ("=%d" % level if level else "")
+                pgc = test in DB_TESTS
+                compact.append("| %s | %s | %d | %s |" % (mode, name, c, " | ".join([
+                    cell(mode, test, level, c, "rover", "rps", "%.0f"), cell(mode, test, level, c, "rover-sqlite", "rps", "%.0f"),
+                    cell(mode, test, level, c, "node", "rps", "%.0f"), cell(mode, test, level, c, "nginx-lua", "rps", "%.0f"),
+                    cell(mode, test, level, c, "limit", "rps", "%.0f"),
+                    cell(mode, test, level, c, "rover", "p99_ms", "%.2f"), cell(mode, test, level, c, "node", "p99_ms", "%.2f"),
+                    cell(mode, test, level, c, "nginx-lua", "p99_ms", "%.2f"),
+                    cell(mode, test, level, c, "rover", "srv_us", "%.1f"), cell(mode, test, level, c, "rover-sqlite", "srv_us", "%.1f"),
+                    cell(mode, test, level, c, "node", "srv_us", "%.1f"), cell(mode, test, level, c, "nginx-lua", "srv_us", "%.1f"),
+                    cell(mode, test, level, c, "limit", "srv_us", "%.1f"),
+                    cell(mode, test, level, c, "rover", "pg_us", "%.1f") if pgc else "",
+                    cell(mode, test, level, c, "node", "pg_us", "%.1f") if pgc else ""])))
     # ratios inside groups, medians over reps
     groups = {}
     for r in results:
@@ -307,7 +330,7 @@ def summarize(results, a):
                 score[s] += WEIGHTS[test] * v / top
         total = sum(WEIGHTS[t] for t in a.tests)
         comp.append("| %s | " % mode + " | ".join("%.1f" % (100 * score[s] / total) for s in score) + " |")
-    return "\n".join(lines), "\n".join(gl), "\n".join(comp), goals
+    return "\n".join(lines), "\n".join(gl), "\n".join(comp), goals, "\n".join(compact)
 
 
 def main():
@@ -326,7 +349,10 @@ def main():
     ap.add_argument("--server-cpu", default="0", help="pinned mode: the server's CPU (wrk gets the other)")
     ap.add_argument("--out", help="results directory (default bench/results/tfb_<date>_<time>)")
     ap.add_argument("--verify-only", action="store_true")
+    ap.add_argument("--summarize-only", metavar="DIR", help="the tables of an earlier run, from its results.json")
     a = ap.parse_args()
+    if a.summarize_only:
+        return summarize_only(a.summarize_only)
     if a.quick:
         a.reps, a.duration, a.conns, a.plaintext_conns, a.levels = 1, 2, "64", "256", "20"
         a.modes = a.modes or "pinned"
@@ -401,7 +427,6 @@ def main():
             shutil.rmtree(run_dir, ignore_errors=True)
     if a.verify_only:
         return 0
-    table, goals_md, comp, goals = summarize(results, a)
     env = {"rover_commit": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                                           capture_output=True, text=True).stdout.strip(),
            "node": subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip(),
@@ -409,13 +434,26 @@ def main():
            "minutes": round((time.monotonic() - started) / 60, 1), "argv": sys.argv[1:]}
     json.dump({"env": env, "settings": {k: v for k, v in vars(a).items()}, "runs": results},
               open(os.path.join(out_dir, "results.json"), "w"), indent=1)
+    write_summary(results, a, out_dir, stamp, env)
+    print("output: %s" % out_dir)
+    return 0
+
+
+def write_summary(results, a, out_dir, stamp, env):
+    table, goals_md, comp, goals, compact = summarize(results, a)
     md = ("## TechEmpower tests, %s (rover %s, %s, %s, %s min)\n\nAll runs (medians over %d reps of %d s):\n\n%s\n\n"
+          "The same, one row per test:\n\n%s\n\n"
           "Composite (TechEmpower weights, each test relative to its best server; queries/updates at 20):\n\n%s\n\n"
           "Goals:\n\n%s\n" % (stamp, env["rover_commit"], env["node"], env["nginx"], env["minutes"],
-                              a.reps, a.duration, table, comp, goals_md))
+                              a.reps, a.duration, table, compact, comp, goals_md))
     open(os.path.join(out_dir, "summary.md"), "w").write(md)
     print("\n" + md)
-    print("output: %s" % out_dir)
+
+
+def summarize_only(d):
+    r = json.load(open(os.path.join(d, "results.json")))
+    a = argparse.Namespace(**r["settings"])
+    write_summary(r["runs"], a, d, os.path.basename(d), r["env"])
     return 0
 
 
