@@ -260,9 +260,17 @@ def summarize(results, a):
         return statistics.median(v) if v else None
 
     goals = []
+    matrix = {}
 
     def goal(what, target, value, ok, detail=""):
         goals.append((what, target, value, ok, detail))
+        kind, _, rest = what.partition(", ")  # "<kind>, <mode>, <test> c<conns>"
+        mode, _, tc = rest.partition(", ")
+        tname, _, cc = tc.rpartition(" c")
+        lst = a.plaintext_conns if tname == "plaintext" else a.conns
+        label = "c%d" % a.conns[lst.index(int(cc))] if len(a.conns) == len(lst) else "c" + cc
+        matrix.setdefault(tname, {})[(kind + " " + target.split(" ", 1)[1] if kind == "p99" else kind, mode, label)] = \
+            "%s%s" % (value, "" if ok else " ✗")
 
     def div(x, y):
         return x / y if y else None
@@ -305,6 +313,17 @@ def summarize(results, a):
                               if "rover" in g and peer in g else None)
                     if r is not None:
                         goal("p99, %s, %s c%d" % (mode, name, c), "<= %s" % peer, "%.2fx" % r, r <= 1.0)
+    # the goals as one row per test: Rover / peer per cell, ✗ = not met
+    cols = []
+    for row in matrix.values():
+        for k in row:
+            if k not in cols:
+                cols.append(k)
+    order_kind = ["req/s", "server CPU above the floor", "server CPU/req", "PostgreSQL CPU/req", "p99 nginx-lua", "p99 node"]
+    cols.sort(key=lambda k: (order_kind.index(k[0]) if k[0] in order_kind else 9, k[1] != "pinned", k[2]))
+    gm = ["| test | " + " | ".join("%s %s %s" % k for k in cols) + " |", "|---|" + "---|" * len(cols)]
+    for tname, row in matrix.items():
+        gm.append("| %s | " % tname + " | ".join(row.get(k, "") for k in cols) + " |")
     gl = ["| goal | target | measured (Rover / peer, same group, median) | met |", "|---|---|---|---|"]
     for what, target, value, ok, _ in goals:
         gl.append("| %s | %s | %s | %s |" % (what, target, value, "yes" if ok else "**no**"))
@@ -330,7 +349,13 @@ def summarize(results, a):
                 score[s] += WEIGHTS[test] * v / top
         total = sum(WEIGHTS[t] for t in a.tests)
         comp.append("| %s | " % mode + " | ".join("%.1f" % (100 * score[s] / total) for s in score) + " |")
-    return "\n".join(lines), "\n".join(gl), "\n".join(comp), goals, "\n".join(compact)
+    met = sum(1 for g in goals if g[3])
+    gm.append("\nColumns c%s: plaintext's row is at c%s (16 pipelined). "
+              % ("/c".join(map(str, a.conns)), "/c".join(map(str, a.plaintext_conns))) +
+              "%d of %d goals met. Targets: req/s >= 1.5x nginx-lua (plaintext, json) / >= 1.7x node (database "
+              "tests), pinned; server CPU above the floor <= 0.5x nginx-lua; server CPU/req <= 0.4x node; "
+              "PostgreSQL CPU/req <= 0.75x node; p99 <= the peer's." % (met, len(goals)))
+    return "\n".join(lines), "\n".join(gl) + "\n\nAs a matrix:\n\n" + "\n".join(gm), "\n".join(comp), goals, "\n".join(compact)
 
 
 def main():
