@@ -146,13 +146,18 @@ class Server:
 WRK_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk")
 
 
-def wrk_run(url, conns, duration, threads=1, cpus=None, pipeline=False, timeout_s=5):
+def wrk_run(url, conns, duration, threads=1, cpus=None, pipeline=False, timeout_s=None):
     """One wrk run through wrk/report.lua (wrk/get_p16.lua when pipelined: 16
     requests per write). Returns a dict: BENCH_RESULT's fields (rps, requests,
     p99_us, err_*...) plus wrk_cpu (seconds, from its rusage) and raw (the output)."""
     import re
     import subprocess
     script = os.path.join(WRK_DIR, "get_p16.lua" if pipeline else "get.lua")
+    # --timeout sizes wrk's latency histogram (one slot per microsecond), and for pipelined
+    # runs report.lua walks all of it after the run: 2 s, as bench/harness.py uses, keeps
+    # that walk to seconds (5 s made it take over a minute at c1024)
+    if timeout_s is None:
+        timeout_s = 2 if pipeline else 5
     cmd = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % duration, "--timeout",
            "%ds" % timeout_s, "-s", script, url]
     if cpus:
@@ -160,7 +165,7 @@ def wrk_run(url, conns, duration, threads=1, cpus=None, pipeline=False, timeout_
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          env=dict(os.environ, WRK_CONNECTIONS=str(conns)))
     try:
-        out, _ = p.communicate(timeout=duration + 60)
+        out, _ = p.communicate(timeout=duration + 240)
     except subprocess.TimeoutExpired:
         p.kill()
         out, _ = p.communicate()

@@ -395,7 +395,7 @@ def main():
     run_dir = tempfile.mkdtemp(prefix="rover-tfb-")
     os.chmod(run_dir, 0o755)  # nginx's workers run as nobody
     sqlite_path = os.path.join(run_dir, "tfb.sqlite")
-    results, raw = [], open(os.path.join(out_dir, "wrk_raw.txt"), "w")
+    results, failed, raw = [], [], open(os.path.join(out_dir, "wrk_raw.txt"), "w")
     started = time.monotonic()
     with PgCluster() as pg:
         log("PostgreSQL cluster at %s (port %d); creating World and Fortune" % (pg.dir, pg.port))
@@ -437,10 +437,17 @@ def main():
                                 if rep % 2:
                                     names.reverse()
                                 for name in names:
-                                    m = measure(servers[name], path, c, pipelined, a, pinned, pg)
+                                    try:
+                                        m = measure(servers[name], path, c, pipelined, a, pinned, pg)
+                                    except RuntimeError as e:  # a wrk run without a result: logged, left out
+                                        log("%s rep %d %s c%d %s: FAILED: %s" % (mode, rep + 1, path, c, name, e))
+                                        raw.write("== %s rep %d %s c%d %s FAILED\n%s\n" % (mode, rep + 1, path, c, name, e))
+                                        failed.append((mode, rep + 1, path, c, name))
+                                        continue
                                     raw.write("== %s rep %d %s c%d %s\n%s\n" % (mode, rep + 1, path, c, name, m.pop("raw")))
                                     m.update(mode=mode, rep=rep + 1, test=test, level=level, conns=c, server=name)
                                     results.append(m)
+                                    save(out_dir, a, results, failed, started)
                                     log("%-8s rep %d %-22s c%-4d %-12s %9.0f req/s p99 %8.2f ms  server %7.1f us/req"
                                         "  pg %7.1f us/req  err %d  other %3.0f%%"
                                         % (mode, rep + 1, path, c, name, m["rps"], m["p99_ms"], m["srv_us"],
@@ -457,11 +464,19 @@ def main():
            "node": subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip(),
            "nginx": subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip(),
            "minutes": round((time.monotonic() - started) / 60, 1), "argv": sys.argv[1:]}
-    json.dump({"env": env, "settings": {k: v for k, v in vars(a).items()}, "runs": results},
-              open(os.path.join(out_dir, "results.json"), "w"), indent=1)
+    save(out_dir, a, results, failed, started, env)
     write_summary(results, a, out_dir, stamp, env)
     print("output: %s" % out_dir)
     return 0
+
+
+def save(out_dir, a, results, failed, started, env=None):
+    """results.json, rewritten after every run (a run cut short can still be summarized)."""
+    env = env or {"minutes": round((time.monotonic() - started) / 60, 1), "rover_commit": "", "node": "",
+                  "nginx": "", "partial": True}
+    tmp = os.path.join(out_dir, "results.json.tmp")
+    json.dump({"env": env, "settings": dict(vars(a)), "runs": results, "failed": failed}, open(tmp, "w"), indent=1)
+    os.replace(tmp, os.path.join(out_dir, "results.json"))
 
 
 def write_summary(results, a, out_dir, stamp, env):
