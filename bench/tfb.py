@@ -320,7 +320,7 @@ def summarize(results, a):
             if k not in cols:
                 cols.append(k)
     order_kind = ["req/s", "server CPU above the floor", "server CPU/req", "PostgreSQL CPU/req", "p99 nginx-lua", "p99 node"]
-    cols.sort(key=lambda k: (order_kind.index(k[0]) if k[0] in order_kind else 9, k[1] != "pinned", k[2]))
+    cols.sort(key=lambda k: (order_kind.index(k[0]) if k[0] in order_kind else 9, k[1] != "pinned", int(k[2][1:])))
     gm = ["| test | " + " | ".join("%s %s %s" % k for k in cols) + " |", "|---|" + "---|" * len(cols)]
     for tname, row in matrix.items():
         gm.append("| %s | " % tname + " | ".join(row.get(k, "") for k in cols) + " |")
