@@ -18,11 +18,9 @@ stime from /proc, before/after); medians of the reps."""
 import argparse
 import json
 import os
-import random
 import re
 import shutil
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -33,7 +31,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 from pgcluster import PgCluster  # noqa: E402
-from common import free_port, cpu_seconds, wait_port  # noqa: E402
+from common import free_port, cpu_seconds, wait_port, create_world  # noqa: E402
 
 POOL = 8
 
@@ -60,19 +58,6 @@ def verify(port, n):
     with urllib.request.urlopen("http://127.0.0.1:%d/queries?queries=%d" % (port, n)) as r:
         v = json.loads(r.read())
         assert isinstance(v, list) and len(v) == n, v
-
-
-def populate(pg, sqlite_path):
-    rows = [(i, random.randint(1, 10000)) for i in range(1, 10001)]
-    pg.psql("CREATE TABLE world (id integer PRIMARY KEY, randomnumber integer NOT NULL);"
-            "INSERT INTO world SELECT i, 1 + floor(random() * 10000) FROM generate_series(1, 10000) i;")
-    pg.psql("VACUUM ANALYZE world")
-    con = sqlite3.connect(sqlite_path)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("CREATE TABLE world (id INTEGER PRIMARY KEY, randomnumber INTEGER NOT NULL)")
-    con.executemany("INSERT INTO world VALUES (?, ?)", rows)
-    con.commit()
-    con.close()
 
 
 def start(server, rover, pg, sqlite_path, pinned, tmp, rover2=None):
@@ -121,7 +106,7 @@ def main():
     sqlite_path = os.path.join(tmp, "world.sqlite")
     results = {}
     with PgCluster() as pg:
-        populate(pg, sqlite_path)
+        create_world(pg, sqlite_path)
         try:
             for mode in modes:
                 pinned = mode == "pinned"

@@ -9,6 +9,7 @@
 # Options of this script (the rest go to bench/harness.py; `--help` lists them):
 #   --no-install   do not apt-get install / apt-get download anything
 #   --no-build     use the existing build/rover (or --rover PATH) as it is
+#   --prepare-only steps 1-3 only (packages, Rover, floor, loadgen), then exit (bench/tfb.sh)
 # Steps: 1. Debian packages (nginx, lua-cjson, wrk, curl, procps, util-linux,
 # python3); nginx's Lua module is NOT installed but `apt-get download`ed and
 # extracted into bench/.deps/root (git-ignored): on Debian 12 it needs
@@ -24,11 +25,12 @@ DEPS=$BENCH/.deps
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-install=1 build=1 args=()
+install=1 build=1 prepare_only=0 args=()
 for a in "$@"; do
   case $a in
     --no-install) install=0 ;;
     --no-build) build=0 ;;
+    --prepare-only) prepare_only=1 ;;
     -h|--help) sed -n '2,20p' "$0"; echo; exec python3 "$BENCH/harness.py" --help ;;
     *) args+=("$a") ;;
   esac
@@ -91,6 +93,8 @@ if [[ ! -x $DEPS/bin/loadgen || $BENCH/loadgen/loadgen.c -nt $DEPS/bin/loadgen ]
   log "building the lean load generator: bench/loadgen/loadgen.c"
   cc -O2 -o "$DEPS/bin/loadgen" "$BENCH/loadgen/loadgen.c" || die "building bench/loadgen/loadgen.c failed"
 fi
+
+((prepare_only)) && exit 0
 
 # ---------------------------------------------------------------- 4. measure
 exec python3 "$BENCH/harness.py" "${args[@]}"

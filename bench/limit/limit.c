@@ -4,7 +4,8 @@
  * copy answers each of the load benchmark's workloads with its own fixed bytes
  * (chosen by the first bytes of the request: "POST " -> the POST /echo body,
  * a target starting "/users/" -> {"id":"123"}, anything else -> the GET /echo
- * body) so that every workload's responses check out and each workload has a
+ * body, "GET /plaintext" and "GET /json" -> TechEmpower's bodies for bench/tfb.sh) so that
+ * every workload's responses check out and each workload has a
  * floor. Nothing else is parsed.
  */
 /*
@@ -46,6 +47,13 @@
 static const char RESP_GET[] = HEAD_("37") BODY_GET;
 static const char RESP_USER[] = HEAD_("12") BODY_USER;
 static const char RESP_POST[] = HEAD_("75") BODY_POST;
+/* TechEmpower plaintext (bench/tfb.sh): "GET /plaintext" */
+static const char RESP_PLAIN[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
+/* TechEmpower json (bench/tfb.sh): "GET /json" */
+static const char RESP_JSON[] = HEAD_("27") "{\"message\":\"Hello, World!\"}";
+_Static_assert(sizeof(RESP_PLAIN) <= sizeof(RESP_POST), "RESP_MAX must stay the longest");
+_Static_assert(sizeof(RESP_JSON) <= sizeof(RESP_POST), "RESP_MAX must stay the longest");
 _Static_assert(sizeof(BODY_GET) - 1 == 37, "Content-Length must match the body");
 _Static_assert(sizeof(BODY_USER) - 1 == 12, "Content-Length must match the body");
 _Static_assert(sizeof(BODY_POST) - 1 == 75, "Content-Length must match the body");
@@ -163,6 +171,12 @@ static ssize_t process(conn_t *c) {
     } else if (hlen >= 11 && memcmp(start, "GET /users/", 11) == 0) {
       resp = RESP_USER;
       resp_len = sizeof(RESP_USER) - 1;
+    } else if (hlen >= 14 && memcmp(start, "GET /plaintext", 14) == 0) {
+      resp = RESP_PLAIN;
+      resp_len = sizeof(RESP_PLAIN) - 1;
+    } else if (hlen >= 10 && memcmp(start, "GET /json ", 10) == 0) {
+      resp = RESP_JSON;
+      resp_len = sizeof(RESP_JSON) - 1;
     }
     memcpy(outbuf + out, resp, resp_len);
     out += resp_len;

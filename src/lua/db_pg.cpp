@@ -14,6 +14,7 @@
 // sql, ...) -> count, tag | nil, message (tag: the command tag, "INSERT 0 1");
 // pg_tx(h) -> tx; pg_lease(tx) -> true | nil, message; pg_hold(tx, on);
 // pg_release(tx, broken).
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -237,8 +238,17 @@ bool bindParams(lua_State* L, int first, int n, db::PgQuery* q, std::string* err
         // Integral values within int8 in plain digits (exact for a double):
         // "%.17g" would write 2^60 as 1.152921504606847e+18, which int8
         // parameters refuse.
+        // Through int64 and to_chars, the same digits as "%.0f" without printf's
+        // floating-point path (1.2% of the server's samples on bench/tfb's
+        // queries=20, which binds one id per query).
         if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2233720368547758e18) {
-          std::snprintf(buf, sizeof buf, "%.0f", d);
+          if (d == 0 && std::signbit(d)) {
+            out = "-0";
+            break;
+          }
+          auto r = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(d));
+          out.assign(buf, static_cast<size_t>(r.ptr - buf));
+          break;
         } else if (std::isnan(d)) {
           std::snprintf(buf, sizeof buf, "NaN");
         } else if (std::isinf(d)) {

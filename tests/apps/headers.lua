@@ -59,6 +59,23 @@ end
 function api.h.bad_array_value.get(ctx)
   return api.text("x"):header("X-Bad-Array", { "ok", "no\nway" })
 end
+-- Names are remembered once valid (prelude/server.lua): values are still checked each time,
+-- and a name table full of remembered names changes nothing.
+function api.h.bad_cr.get(ctx)
+  return api.text("x"):header("X-Bad-Cr", "a\rb")
+end
+function api.h.bad_nul.get(ctx)
+  return api.text("x"):header("X-Bad-Nul", "a\0b")
+end
+function api.h.valid_then_bad.get(ctx)
+  local r = api.text("x"):header("X-Twice", "fine")
+  return r:header("X-Twice", "no\nway")
+end
+function api.h.many_names.get(ctx)
+  local r = api.text("many")
+  for i = 1, 600 do r:header("X-N" .. i, "v") end
+  return r
+end
 function api.h.bad_json_headers.get(ctx)
   return api.json { headers = { ["X-Bad-Json"] = "a\0b" } }
 end

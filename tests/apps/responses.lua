@@ -75,6 +75,20 @@ end
 function api.build_html.template_colon.get(ctx)
   return api:html({ title = "Colon" }) [[<h1>{{ title }}</h1>]]
 end
+-- A template rendering itself through a component while the outer render runs
+-- (each running render has its own environment: prelude/html.lua keeps idle render
+-- functions per template), and a render that raises, then the same template again.
+local TREE = [[<li>{{ name }}{{ if kids then }}<ul>{{ for _, k in ipairs(kids) do }}{{ node(k) }}{{ end }}</ul>{{ end }}</li>]]
+function rover.html.node(t) return rover.html(t)(TREE) end
+function api.build_html.recursive.get(ctx)
+  return api.html({ name = "a", kids = { { name = "b", kids = { { name = "c" } } }, { name = "d" } } })(TREE)
+end
+local BOOM = [[<p>{{ n }}{{ if boom then error("boom") end }}</p>]]
+function api.build_html.raises.get(ctx)
+  local ok = pcall(rover.html({ n = 1, boom = true }), BOOM)
+  local first = rover.html({ n = 2 })(BOOM)
+  return api.html(tostring(ok) .. first .. rover.html({ n = 3 })(BOOM))
+end
 function api.build_html.template_nil.get(ctx)
   return api.html() [[<p>{{ 1 + 1 }}</p>]]
 end

@@ -123,6 +123,17 @@ class AppHeadersTest(HeadersBase):
         # The connection stays open: the app's Connection: close was ignored.
         self.assertText(c.request("GET", "/plain"), 200, "plain")
 
+    def test_many_header_names(self):
+        # more distinct names than the prelude remembers as valid: all sent, and
+        # invalid names and values still raise afterwards
+        for _ in range(2):
+            r = self.get("/h/many_names")
+            self.assertText(r, 200, "many")
+            self.assertEqual(r.header_all("X-N1"), ["v"])
+            self.assertEqual(r.header_all("X-N600"), ["v"])
+        for path in ("/h/bad_name", "/h/valid_then_bad", "/h/bad_cr"):
+            self.assertStatus(self.get(path), 500)
+
     def test_header_on_redirect(self):
         r = self.get("/h/redirect_cookie")
         self.assertStatus(r, 302)
@@ -132,7 +143,8 @@ class AppHeadersTest(HeadersBase):
     def test_invalid_headers_raise(self):
         for path, name in (("/h/bad_name", "X Bad"), ("/h/bad_value", "X-Bad"),
                            ("/h/bad_array_value", "X-Bad-Array"),
-                           ("/h/bad_json_headers", "X-Bad-Json")):
+                           ("/h/bad_json_headers", "X-Bad-Json"), ("/h/bad_cr", "X-Bad-Cr"),
+                           ("/h/bad_nul", "X-Bad-Nul"), ("/h/valid_then_bad", "X-Twice")):
             with self.subTest(path=path):
                 r = self.get(path)
                 self.assertStatus(r, 500)

@@ -113,6 +113,15 @@ class BuildersTest(RoverTestCase):
         self.assertText(self.get("/build_html/status_template_dot"), 404, "<p>no such page</p>",
                         CT_HTML)
 
+    def test_html_template_renders_itself(self):
+        for _ in range(3):  # the second and third reuse the template's idle render functions
+            self.assertText(self.get("/build_html/recursive"), 200,
+                            "<li>a<ul><li>b<ul><li>c</li></ul></li><li>d</li></ul></li>", CT_HTML)
+
+    def test_html_template_after_a_raising_render(self):
+        for _ in range(2):
+            self.assertText(self.get("/build_html/raises"), 200, "false<p>2</p><p>3</p>", CT_HTML)
+
     def test_html_uncalled_renderer(self):
         for path in ("/build_html/uncalled", "/build_html/uncalled_status"):
             with self.subTest(path=path):

@@ -25,11 +25,21 @@ local html = {}
 
 local escapes = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&#39;" }
 
+local find, gsub = string.find, string.gsub
+
+-- Most text has nothing to escape: five plain finds (compiled by the JIT, a fast byte
+-- search each) decide that, and only text with one of the five characters pays for
+-- gsub with a character class, which LuaJIT runs in its pattern matcher character by
+-- character (about 1.6 us for an 80-byte string: 13 fortunes cost 21 us, bench/tfb).
 function html.escape(s)
   if type(s) ~= "string" then
     s = tostring(s)
   end
-  return (s:gsub("[&<>\"']", escapes))
+  if not (find(s, "<", 1, true) or find(s, ">", 1, true) or find(s, "&", 1, true)
+          or find(s, '"', 1, true) or find(s, "'", 1, true)) then
+    return s
+  end
+  return (gsub(s, "[&<>\"']", escapes))
 end
 
 -- ---------------------------------------------------------------------------
@@ -75,8 +85,9 @@ local function emit_tag(parts, inner)
 end
 
 -- Translates a template into Lua source. The chunk receives (to_text, concat) and returns a
--- fresh render function each time it runs, so each render gets its own environment even
--- when a template renders itself again through a component.
+-- fresh render function each time it runs; each render function running at a time has its
+-- own environment (render below), also when a template renders itself again through a
+-- component.
 local function translate(template)
   local parts = { "local __s, __c = ... return function() local __o, __n = {}, 0 " }
   local pos = 1
@@ -157,10 +168,38 @@ local function check_data(data)
   end
 end
 
+-- Render functions not running now, per compiled chunk. Making one is a closure
+-- creation (FNEW), which LuaJIT does not compile: a render that made its function
+-- ended its trace there, and the handler around it ran interpreted (bench/tfb's
+-- fortunes: 42% of the server's time in the interpreter, 3% in compiled code).
+-- So a render takes an idle function of its template, gives it this render's
+-- environment and puts it back after; a template that renders itself again
+-- through a component (the first one still running) gets a new one. A render that
+-- raises does not put its function back (it is collected).
+local idle = setmetatable({}, { __mode = "k" })
+
 local function render(template, data)
   local chunk = compiled(template)
-  setfenv(chunk, setmetatable({ [DATA] = data or empty }, env_meta))
-  return chunk(to_text, concat)()
+  local env = setmetatable({ [DATA] = data or empty }, env_meta)
+  local list = idle[chunk]
+  if not list then
+    list = { n = 0 }
+    idle[chunk] = list
+  end
+  local n, fn = list.n, nil
+  if n > 0 then
+    fn = list[n]
+    list[n] = nil
+    list.n = n - 1
+  else
+    fn = chunk(to_text, concat)
+  end
+  setfenv(fn, env)
+  local out = fn()
+  n = list.n + 1
+  list[n] = fn
+  list.n = n
+  return out
 end
 
 function html.render(...)
