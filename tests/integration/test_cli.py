@@ -331,6 +331,16 @@ class StartupErrorTest(unittest.TestCase):
                                r"segment \(at '/users(/%s)?'\)$"
                                % (re.escape(key), re.escape(key))))
 
+    def test_root_builder_names_are_not_routes(self):
+        # api.json is the builder: a method set on it would otherwise serve nothing at /json
+        for key in ("json", "text", "html", "error", "redirect", "stream", "sse"):
+            with self.subTest(key=key):
+                self.assertFirstLine(
+                    self.route_error("api[%r].get = f" % key),
+                    "❌ Error: Reserved name '%s' cannot be used as a path segment (at '/%s'): "
+                    "it is the api.%s builder; use a parameter route or another name"
+                    % (key, key, key))
+
     def test_reserved_empty_nodes_ignored(self):
         d = write_temp_app(self, self.route_error(
             "local _ = api.users.config\nlocal _ = api.users.json\n"

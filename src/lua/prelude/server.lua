@@ -590,6 +590,16 @@ local function walk(node, path, params, out, is_root_node, befores, afters)
           and has_content(v) then
         error("Reserved name '" .. key .. "' cannot be used as a path segment (at '" .. route .. "')", 0)
       end
+      if is_root_node and type(v) == "table" and BUILDERS[key] == v then
+        -- `function api.json.get` sets a field of the api.json builder: say so
+        -- rather than serve nothing at /json.
+        for k in pairs(v) do
+          if type(k) == "string" and METHODS[k:lower()] then
+            error("Reserved name '" .. key .. "' cannot be used as a path segment (at '/" .. key ..
+                  "'): it is the api." .. key .. " builder; use a parameter route or another name", 0)
+          end
+        end
+      end
     elseif type(v) == "function" then
       error("Unknown HTTP method '" .. key .. "' at path '" .. route ..
             "'. Valid methods: get, post, put, patch, delete, head, options", 0)
