@@ -345,7 +345,7 @@ class ServerPingTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.server = RoverServer(APP, env={"WS_PING": "0.2", "WS_IDLE": "1", "WS_WORKERS": "1"})
+        cls.server = RoverServer(APP, env={"WS_PING": "0.2", "WS_IDLE": "2", "WS_WORKERS": "1"})
         cls.addClassCleanup(cls.server.stop)
         cls.server.start()
 
@@ -358,7 +358,7 @@ class ServerPingTest(unittest.TestCase):
     def test_server_pings_and_a_peer_that_answers_stays(self):
         c = self.client()
         pings = 0
-        while pings < 8:  # 8 pings of 0.2 s: well past ws_idle
+        while pings < 15:  # 15 pings of 0.2 s: well past ws_idle
             op, _, payload = c.recv_frame()
             self.assertEqual(op, OP_PING)
             c.send_frame(OP_PONG, payload)
