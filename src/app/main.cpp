@@ -116,6 +116,10 @@ int runServer(const CliOptions& cli) {
   if (pipeline->docsUnreachable() && core::logEnabled(core::LogLevel::kWarn)) {
     core::logLine(core::LogLevel::kWarn, "docs enabled but no management_token set; docs are unreachable");
   }
+  if (pipeline->metricsUnreachable() && core::logEnabled(core::LogLevel::kWarn)) {
+    core::logLine(core::LogLevel::kWarn,
+                  "metrics enabled but no management_token set; metrics are unreachable");
+  }
   const net::Address& addr = app.addr;
   int count = cfg.workers > 0 ? cfg.workers : cpusAvailable();
   if (count != guess) setWorkerCount(*vm1, count);
@@ -133,12 +137,17 @@ int runServer(const CliOptions& cli) {
   settings.ws_ping_ms = ms(cfg.ws_ping);
   settings.ws_idle_ms = ms(cfg.ws_idle);
   settings.pipeline = pipeline;
+  std::unique_ptr<Metrics> metrics;  // metrics = true (app/metrics.h): outlives the workers
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<lua::RouteInfo> routes1;
   workers.push_back(std::make_unique<Worker>(1, std::move(loop1), std::move(vm1), settings));
   if (!buildApp(workers[0]->vm(), workers[0]->router(), &app, &routes1, &error,
                 &workers[0]->wsRouter())) {
     return fail(error);
+  }
+  if (pipeline->metricsEnabled()) {
+    metrics = std::make_unique<Metrics>(routes1, count);
+    workers[0]->setMetrics(metrics->worker(1), metrics.get());
   }
   for (int id = 2; id <= count; ++id) {
     auto loop = std::make_unique<net::Loop>();
@@ -159,6 +168,7 @@ int runServer(const CliOptions& cli) {
     if (routes.size() != routes1.size()) {
       return fail(fmt::format("❌ Error: worker {} built a different route tree", id));
     }
+    if (metrics) workers.back()->setMetrics(metrics->worker(id), metrics.get());
   }
 
   for (auto& w : workers) w->vm().callHook("on_start");
