@@ -54,6 +54,11 @@ function api.shared.p_key.put(ctx)
   return { ok = true }
 end
 
+-- A WebSocket endpoint: its handshakes count under its pattern (101: 1xx).
+function api.live.ws(ws)
+  function ws.join(ctx) ws.send.hello { worker = rover.worker.id } end
+end
+
 function api.worker.get(ctx)
   return { id = rover.worker.id }
 end

@@ -11,6 +11,8 @@ import threading
 import time
 import unittest
 
+import pgcluster
+from wsclient import WsClient
 from harness import (CT_JSON, CT_TEXT, LOG_TIME, PROMETHEUS_PARSER, RoverServer,
                      prometheus_python)
 
@@ -262,16 +264,62 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(sorted(lua), ["1", "2"])
         for w, v in lua.items():
             self.assertGreater(v, 10000, w)
-        self.assertEqual(s.gauge("rover_websocket_connections"), {"1": 0, "2": 0})
+        self.assertEqual(sorted(s.gauge("rover_websocket_connections")), ["1", "2"])
         self.assertGreaterEqual(s.gauge("rover_shared_entries")[""], 3)
         self.assertNotIn("rover_db_pool_connections", s.families)  # no database
         for f in s.families.values():
             self.assertTrue(f["documentation"], f["name"])
 
+    def test_websockets(self):
+        before = self.scrape()
+        clients = [WsClient(self.server.host, self.server.port, "/live") for _ in range(3)]
+        try:
+            for c in clients:
+                self.assertEqual(c.recv_json()["type"], "hello")
+            time.sleep(PUBLISH_WAIT)
+            s = self.scrape()
+        finally:
+            for c in clients:
+                c.close()
+        self.assertEqual(sum(s.gauge("rover_websocket_connections").values()), 3, s.text)
+        self.assertEqual(s.requests("/live", "GET", "1xx") - before.requests("/live", "GET", "1xx"),
+                         3)
+        self.assertGreaterEqual(sum(s.gauge("rover_open_connections").values()), 4)
+
     def test_connections_gauge_during_scrape(self):
         # The scraping worker publishes before it renders: its own connection counts.
         s = self.scrape()
         self.assertGreaterEqual(sum(s.gauge("rover_open_connections").values()), 1)
+
+
+class MetricsPostgresTest(unittest.TestCase):
+    """The database pool's gauges (tests/apps/metrics_pg.lua, a private cluster)."""
+
+    @classmethod
+    def setUpClass(cls):
+        skip_without_parser()
+        if not pgcluster.available():
+            raise unittest.SkipTest("PostgreSQL is not installed (initdb/psql not found)")
+        cls.pg = pgcluster.PgCluster().start()
+        cls.addClassCleanup(cls.pg.stop)
+        cls.server = RoverServer("tests/apps/metrics_pg.lua", env={"PG_URL": cls.pg.url})
+        cls.addClassCleanup(cls.server.stop)
+        cls.server.start()
+
+    def test_pool_gauges(self):
+        for _ in range(10):
+            r = self.server.get("/q")
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json(), {"one": 1})
+        r = self.server.get(METRICS, headers=bearer())
+        s = Scrape(parse(self, r.body), r.text)
+        open_ = s.samples("rover_db_pool_connections")
+        cap = s.samples("rover_db_pool_max_connections")
+        self.assertEqual([l for l, _ in open_], [{"pool": "1", "database": "postgres"}], s.text)
+        self.assertGreaterEqual(open_[0][1], 1)
+        self.assertLessEqual(open_[0][1], 3)
+        self.assertEqual(cap, [({"pool": "1", "database": "postgres"}, 3)])
+        self.assertEqual(s.requests("/q", "GET", "2xx"), 10)
 
 
 class MetricsConfigTest(unittest.TestCase):
