@@ -16,6 +16,7 @@ PACKAGES=(
   luarocks                   # test_lua_modules.py builds a rock into an app's lua_modules/
   libgtest-dev libbenchmark-dev
   python3 curl
+  python3-prometheus-client  # test_metrics.py parses /metrics with the Prometheus project's parser
 )
 if [ "${1:-}" = clang ]; then PACKAGES+=(clang libclang-rt-14-dev llvm); fi
 # node + npm run the OpenAPI validator of tests/integration/test_openapi.py

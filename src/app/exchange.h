@@ -49,7 +49,9 @@ struct Exchange final : lua::TaskOwner {
   RequestState state;        // what the pipeline's stages found for the filters
   ClientInfo client;         // server-features.md §3
   char client_ip[net::kIpTextCap];  // the resolved address when it is not the peer's
-  uint64_t t0_ns = 0;   // when the head was complete (for the log line); 0: not logged
+  uint64_t t0_ns = 0;   // when the head was complete (log line, metrics); 0: neither
+  uint32_t route = 0;   // the handler id (metrics; set when t0_ns is, UINT32_MAX: no route)
+  uint8_t method_slot = 0;  // router::Method, or app::kMethodSlots - 1 (metrics; the same)
   net::Timer deadline;  // timeouts.handler, armed when the handler first waits
   WsConn* ws_join = nullptr;  // a WebSocket handshake whose join runs (runtime-modules.md §7)
 

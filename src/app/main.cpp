@@ -84,6 +84,7 @@ int bindAll(const lua::ServerConfig& cfg, const net::Address& base, int count,
 // threads. A reload loads the next one beside it; the old one drains and goes.
 struct Generation {
   StartupApp app;
+  std::unique_ptr<Metrics> metrics;  // metrics = true (app/metrics.h): outlives the workers
   int count = 0;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::thread> threads;
@@ -149,6 +150,10 @@ std::unique_ptr<Generation> loadGeneration(const CliOptions& cli, const lua::App
                 &gen->workers[0]->wsRouter())) {
     return nullptr;
   }
+  if (pipeline->metricsEnabled()) {  // a reload's counters start from zero (a counter reset)
+    gen->metrics = std::make_unique<Metrics>(routes1, count);
+    gen->workers[0]->setMetrics(gen->metrics->worker(1), gen->metrics.get());
+  }
   for (int id = 2; id <= count; ++id) {
     auto loop = std::make_unique<net::Loop>();
     auto vm = std::make_unique<lua::Vm>(id, count, loop.get());
@@ -170,6 +175,7 @@ std::unique_ptr<Generation> loadGeneration(const CliOptions& cli, const lua::App
       *error = fmt::format("❌ Error: worker {} built a different route tree", id);
       return nullptr;
     }
+    if (gen->metrics) gen->workers.back()->setMetrics(gen->metrics->worker(id), gen->metrics.get());
   }
   return gen;
 }
@@ -184,6 +190,10 @@ void applyLogging(const Generation& gen) {
   }
   if (gen.app.pipeline->docsUnreachable() && core::logEnabled(core::LogLevel::kWarn)) {
     core::logLine(core::LogLevel::kWarn, "docs enabled but no management_token set; docs are unreachable");
+  }
+  if (gen.app.pipeline->metricsUnreachable() && core::logEnabled(core::LogLevel::kWarn)) {
+    core::logLine(core::LogLevel::kWarn,
+                  "metrics enabled but no management_token set; metrics are unreachable");
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "app/metrics.h"
 #include "core/clock.h"
 #include "http/forwarded.h"
 
@@ -323,10 +324,12 @@ std::unique_ptr<Pipeline> Pipeline::create(const lua::ServerConfig& cfg, std::st
   p->docs_ = cfg.docs;
   p->docs_path_ = cfg.management_prefix + "/docs";
   p->openapi_path_ = cfg.management_prefix + "/openapi.json";
+  p->metrics_ = cfg.metrics;
+  p->metrics_path_ = cfg.management_prefix + "/metrics";
   p->token_ = cfg.management_token;
   p->allow_unauthenticated_management_ = cfg.allow_unauthenticated_management;
   p->https_redirect_ = cfg.https_redirect;
-  p->only_probes_ = !cfg.docs && !cfg.cors && !cfg.rate_limit && !cfg.https_redirect;
+  p->only_probes_ = !cfg.docs && !cfg.metrics && !cfg.cors && !cfg.rate_limit && !cfg.https_redirect;
   p->rate_limit_ = cfg.rate_limit;
   if (cfg.rate_limit) {
     auto rule = [](const lua::ServerConfig::RateRule& c, uint32_t id) {
@@ -388,7 +391,7 @@ void Pipeline::clientBehindProxy(const http::Request& req, const sockaddr_storag
 bool Pipeline::answerAll(const http::Request& req, router::Method method, bool draining,
                          const ClientInfo& client, RequestState& st, http::Response& out,
                          std::string& scratch) const {
-  if (docs_ && management(req, method, out)) return true;
+  if ((docs_ || metrics_) && management(req, method, out)) return true;
   if (cors_) {
     st.cors_origin = allowedOrigin(req);
     if (!st.cors_origin.empty() && method == router::Method::kOptions &&
@@ -420,16 +423,20 @@ bool Pipeline::authorized(const http::Request& req) const {
   return false;
 }
 
-// §13: <prefix>/docs and <prefix>/openapi.json.
+// §13: <prefix>/docs and <prefix>/openapi.json; <prefix>/metrics
+// (app/metrics.h), under the same token rules.
 bool Pipeline::management(const http::Request& req, router::Method method,
                           http::Response& out) const {
-  bool docs = req.path == docs_path_;
-  if (!docs && req.path != openapi_path_) return false;
+  bool docs = docs_ && req.path == docs_path_;
+  bool metrics = !docs && metrics_ && req.path == metrics_path_;
+  if (!docs && !metrics && !(docs_ && req.path == openapi_path_)) return false;
   if (!authorized(req)) {
     out.reset(401, http::kJson, "{\"error\":\"Management endpoint requires auth token\"}");
     out.addHeader("WWW-Authenticate", "Bearer");
   } else if (!isGetOrHead(method)) {
     methodNotAllowed(out);
+  } else if (metrics) {
+    out.reset(200, kMetricsContentType, {});  // the processor renders the body
   } else if (docs) {
     out.reset(200, http::kTextHtml, docs_html_);
   } else {

@@ -85,6 +85,7 @@ class Pipeline {
     docs_html_ = std::move(docs_html);
   }
   bool docsEnabled() const { return docs_; }
+  bool metricsEnabled() const { return metrics_; }
   // What §9 allows for static files.
   StaticCompression staticCompression() const {
     return {codings_, compress_types_, compress_min_size_};
@@ -97,6 +98,9 @@ class Pipeline {
   }
   bool docsUnreachable() const {
     return docs_ && token_.empty() && !allow_unauthenticated_management_;
+  }
+  bool metricsUnreachable() const {
+    return metrics_ && token_.empty() && !allow_unauthenticated_management_;
   }
 
   // Resolves ctx.client_ip / ctx.proto (§3): the peer unless it is a trusted
@@ -163,6 +167,8 @@ class Pipeline {
   // §13
   bool docs_ = false;
   std::string docs_path_, openapi_path_;
+  bool metrics_ = false;  // <prefix>/metrics (app/metrics.h)
+  std::string metrics_path_;
   std::string token_;
   bool allow_unauthenticated_management_ = false;
   std::string openapi_json_, docs_html_;

@@ -150,7 +150,22 @@ bool Processor::answeredBeforeRouting(Connection* c, Exchange* x, const http::Re
     return false;
   }
   pipe->clientAddress(req, c->peer, peerText(c), x->client_ip, &x->client);
-  return pipe->answer(req, method, isDraining(), x->client, x->state, resp_, scratch_);
+  if (!pipe->answer(req, method, isDraining(), x->client, x->state, resp_, scratch_)) return false;
+  // An authorized scrape: Pipeline::management left its content type only.
+  if (resp_.content_type.data() == kMetricsContentType.data()) [[unlikely]] renderMetrics();
+  return true;
+}
+
+// GET <management_prefix>/metrics, authorized (Pipeline::management): this
+// worker's gauges first, then every worker's figures (app/metrics.h).
+void Processor::renderMetrics() {
+  if (!settings_.registry) {
+    resp_.reset(404, http::kTextPlain, "Route not found");
+    return;
+  }
+  if (host_) host_->publishMetrics();
+  settings_.registry->render(scratch_);
+  resp_.reset(200, kMetricsContentType, scratch_);
 }
 
 // The pipeline of server-features.md §0.1 for one parsed request: stage 3
@@ -162,13 +177,16 @@ bool Processor::dispatch(Connection* c) {
   Exchange* x = acquire(c);
   http::Request& req = request_;
   c->parser.request(c->in.data(), &req);
-  x->t0_ns = core::logEnabled(core::LogLevel::kWarn) ? core::monotonicNs() : 0;
   lua::RequestInfo& info = x->info;
   info.request = &req;
   info.worker_id = settings_.worker_id;
   router::Match& match = match_;  // reused: match() resets what it reports
   info.match = &match;
   auto method = router::parseMethod(req.method);
+  x->t0_ns = 0;
+  if (core::logEnabled(core::LogLevel::kWarn) || settings_.metrics) [[unlikely]] {
+    startTiming(x, method ? static_cast<int>(*method) : kMethodSlots - 1);
+  }
   bool head = method == router::Method::kHead;
   x->head_request = head;
   if (core::logEnabled(core::LogLevel::kDebug)) {
@@ -204,6 +222,7 @@ bool Processor::dispatch(Connection* c) {
     info.trusted_peer = x->client.trusted_peer;
     info.params = match.params;
     info.param_count = match.param_count;
+    x->route = static_cast<uint32_t>(match.handler);
     status = vm_.handle(info, x, &resp_, &x->task);
     if (x->ws_join && status != 0) [[unlikely]] {
       endJoin(c, x, req, status);
@@ -300,11 +319,24 @@ void Processor::endJoin(Connection* c, Exchange* x, const http::Request& req, in
   complete(x, status);
 }
 
-// The request log line (lua-api.md §12), once the response is queued.
+void Processor::startTiming(Exchange* x, int method_slot) {
+  x->t0_ns = core::monotonicNs();
+  x->route = UINT32_MAX;
+  x->method_slot = static_cast<uint8_t>(method_slot);
+}
+
+// The request log line (lua-api.md §12) and the metrics' count, once the
+// response is queued.
 void Processor::logRequest(Exchange* x, int status) {
+  uint64_t now = 0;
+  if (WorkerMetrics* m = settings_.metrics) {
+    now = core::monotonicNs();
+    m->record(x->route, x->method_slot, status, now - x->t0_ns);
+  }
   core::LogLevel level = status >= 400 ? core::LogLevel::kWarn : core::LogLevel::kInfo;
   if (core::logEnabled(level)) {
-    double ms = static_cast<double>(core::monotonicNs() - x->t0_ns) / 1e6;
+    if (!now) now = core::monotonicNs();
+    double ms = static_cast<double>(now - x->t0_ns) / 1e6;
     core::logLine(level, fmt::format("[{}] {} {} - {} in {:.2f}ms", lua::requestId(x->info),
                                      x->info.request->method, x->info.request->path, status, ms));
   }

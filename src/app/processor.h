@@ -15,6 +15,7 @@
 
 #include "app/connection.h"
 #include "app/exchange.h"
+#include "app/metrics.h"
 #include "app/pipeline.h"
 #include "core/limits.h"
 #include "http/response.h"
@@ -30,6 +31,10 @@ struct ProcessorSettings {
   int worker_id = 1;
   uint64_t handler_timeout_ms = core::kHandlerTimeoutMs;
   const Pipeline* pipeline = nullptr;  // stages and filters; nullptr: none (tests)
+  // metrics = true (app/metrics.h): this worker's counters and the registry
+  // a scrape renders; nullptr: metrics off.
+  WorkerMetrics* metrics = nullptr;
+  const Metrics* registry = nullptr;
 };
 
 // The driver of the connections (the worker): told when an exchange that
@@ -37,6 +42,8 @@ struct ProcessorSettings {
 class ProcessorHost {
  public:
   virtual void exchangeFinished(Connection* c) = 0;
+  // A metrics scrape is served: publish this worker's gauges first.
+  virtual void publishMetrics() {}
 
  protected:
   ~ProcessorHost() = default;
@@ -62,6 +69,11 @@ class Processor {
   void abort(Connection* c);
   // While draining, every response carries Connection: close.
   void setDraining(bool draining) { draining_ = draining; }
+  // metrics = true: this worker's counters and the registry scrapes render.
+  void setMetrics(WorkerMetrics* m, const Metrics* registry) {
+    settings_.metrics = m;
+    settings_.registry = registry;
+  }
   // The worker's stop request, seen by handlers already running when it comes.
   void setStopFlag(const std::atomic<bool>* flag) { stop_flag_ = flag; }
   // WebSocket endpoints (runtime-modules.md §7): their handshakes' routes and
@@ -95,7 +107,11 @@ class Processor {
   }
   const char* peerText(Connection* c) const;
   Exchange* newExchange();
+  // Out of dispatch's body: the head's time, for the log line and metrics.
+  [[gnu::noinline]] void startTiming(Exchange* x, int method_slot);
+  // The response of a timed exchange is queued: its log line and metrics.
   void logRequest(Exchange* x, int status);
+  [[gnu::noinline]] void renderMetrics();
   Exchange* acquire(Connection* c) {
     Exchange* x;
     if (free_exchanges_.empty()) {

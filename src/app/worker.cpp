@@ -25,6 +25,7 @@ constexpr int kMaxEvents = 256;
 constexpr int kListenerRetryMs = 250;
 constexpr int kMsgStop = 1;
 constexpr int kMsgHandover = 2;
+constexpr uint64_t kMetricsPublishMs = 1000;
 
 // The request bytes of the next message have started arriving.
 bool messageStarted(Connection* c) {
@@ -92,6 +93,12 @@ void Worker::run() {
   }
   epoll_event events[kMaxEvents];
   loop_->updateNow();
+  if (metrics_) {
+    metrics_timer_.fire = onMetricsTimer;
+    metrics_timer_.data = this;
+    publishMetrics();
+    loop_->armAfter(&metrics_timer_, kMetricsPublishMs);
+  }
   vm_->callHook("on_ready");
   for (;;) {
     int n = reactor_.wait(events, kMaxEvents, loop_->waitTimeoutMs(nextDeadline(), -1));
@@ -131,6 +138,19 @@ void Worker::run() {
   }
   // Past the drain deadline: what is still running is aborted.
   while (!conns_.empty()) close(conns_.back());
+  if (metrics_) loop_->disarm(&metrics_timer_);
+}
+
+// This worker's gauges (app/metrics.h): once a second, and before it serves a scrape.
+void Worker::publishMetrics() {
+  if (!metrics_) return;
+  publishWorkerGauges(metrics_, *vm_, conns_.size(), ws_ ? ws_->openConnections() : 0);
+}
+
+void Worker::onMetricsTimer(net::Timer* t) {
+  auto* w = static_cast<Worker*>(t->data);
+  w->publishMetrics();
+  w->loop_->armAfter(&w->metrics_timer_, kMetricsPublishMs);
 }
 
 void Worker::onInbox() {

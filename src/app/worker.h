@@ -52,6 +52,11 @@ class Worker final : ProcessorHost {
   router::Router& router() { return router_; }
   router::Router& wsRouter() { return ws_router_; }  // WebSocket handshakes (runtime-modules.md §7)
   void setListenFd(int fd) { listen_fd_ = fd; }
+  // metrics = true (app/metrics.h): before run().
+  void setMetrics(WorkerMetrics* m, const Metrics* registry) {
+    metrics_ = m;
+    processor_.setMetrics(m, registry);
+  }
   lua::Vm& vm() { return *vm_; }
   // Serves until stopped; returns when drained.
   void run();
@@ -73,6 +78,8 @@ class Worker final : ProcessorHost {
   void serviceWebSockets();
   static void closeFile(Connection* c);
   void exchangeFinished(Connection* c) override;
+  void publishMetrics() override;
+  static void onMetricsTimer(net::Timer* t);
   // The earliest deadline the loop must wake for besides its timer heap.
   uint64_t nextDeadline() const {
     uint64_t d = next_sweep_ms_;
@@ -115,6 +122,8 @@ class Worker final : ProcessorHost {
   std::atomic<bool> stop_requested_{false};
   bool draining_ = false;
   uint64_t drain_deadline_ms_ = 0;
+  WorkerMetrics* metrics_ = nullptr;  // metrics = true: the gauges published each second
+  net::Timer metrics_timer_;
 };
 
 }  // namespace rover::app

@@ -94,4 +94,13 @@ std::vector<std::string> SharedStore::keys() {
   return out;
 }
 
+size_t SharedStore::size() {
+  size_t n = 0;
+  for (Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    n += s.map.size();
+  }
+  return n;
+}
+
 }  // namespace rover::core

@@ -30,6 +30,8 @@ class SharedStore {
   bool incr(std::string_view key, double by, std::optional<double> init, double* result);
   bool remove(std::string_view key);
   std::vector<std::string> keys();
+  // Entries held (expired ones not yet removed included): one short lock per shard.
+  size_t size();
 
  private:
   struct Entry {

@@ -19,10 +19,18 @@ constexpr size_t kMaxStatements = 256;  // prepared per connection; unnamed beyo
 constexpr size_t kMaxPipelineDepth = 64;
 constexpr uint64_t kCapRetryMs = 5;
 
-std::shared_ptr<PgCap> capFor(const std::string& conninfo, int max, bool is_default) {
+std::mutex& capsMutex() {
   static std::mutex mu;
+  return mu;
+}
+std::map<std::string, std::shared_ptr<PgCap>>& capsMap() {
   static std::map<std::string, std::shared_ptr<PgCap>> caps;
-  std::lock_guard<std::mutex> lock(mu);
+  return caps;
+}
+
+std::shared_ptr<PgCap> capFor(const std::string& conninfo, int max, bool is_default) {
+  auto& caps = capsMap();
+  std::lock_guard<std::mutex> lock(capsMutex());
   auto& c = caps[conninfo];
   if (!c) {
     c = std::make_shared<PgCap>();
@@ -36,6 +44,26 @@ std::shared_ptr<PgCap> capFor(const std::string& conninfo, int max, bool is_defa
 }
 
 }  // namespace
+
+std::vector<PgPoolStats> pgPoolStats() {
+  std::vector<PgPoolStats> out;
+  std::lock_guard<std::mutex> lock(capsMutex());
+  int index = 0;
+  for (const auto& [conninfo, cap] : capsMap()) {
+    PgPoolStats st;
+    st.index = ++index;
+    if (PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), nullptr)) {
+      for (PQconninfoOption* o = opts; o->keyword; ++o) {
+        if (std::strcmp(o->keyword, "dbname") == 0 && o->val) st.database = o->val;
+      }
+      PQconninfoFree(opts);
+    }
+    st.open = cap->open.load(std::memory_order_relaxed);
+    st.max = cap->max.load(std::memory_order_relaxed);
+    out.push_back(std::move(st));
+  }
+  return out;
+}
 
 void PgCap::wakeOthers(int self) {
   std::lock_guard<std::mutex> lock(mu);

@@ -83,6 +83,15 @@ struct PgCap {
 // the others at DEBUG.
 void routeNotices(PGconn* conn);
 
+// Every database's connection figures (process-wide; metrics): `index` in
+// the order of the conninfo texts, `database` the dbname they name.
+struct PgPoolStats {
+  int index = 0;
+  std::string database;
+  int open = 0, max = 0;
+};
+std::vector<PgPoolStats> pgPoolStats();
+
 class PgPool {
  public:
   // `size`: connections this worker may open; `max_connections`: the cap for

@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import unittest
@@ -73,6 +74,27 @@ def npm_tools_problem():
                                  % (" ".join(cmd), TOOLS_DIR, p.returncode,
                                     p.stdout.decode(errors="replace")))
     return None
+
+
+PROMETHEUS_PARSER = TOOLS_DIR / "parse_prometheus.py"
+
+
+def prometheus_python():
+    """(python, None): an interpreter that imports the Prometheus project's
+    text-format parser (prometheus_client; Debian: python3-prometheus-client,
+    installed by scripts/deps.sh), to run tests/tools/parse_prometheus.py
+    with; else (None, why not). The tests' own interpreter may be another
+    Python than Debian's (e.g. pyenv), so Debian's is tried too."""
+    for exe in (sys.executable, "/usr/bin/python3"):
+        if not exe or not os.path.exists(exe):
+            continue
+        p = subprocess.run([exe, "-c", "import prometheus_client.parser"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        if p.returncode == 0:
+            return exe, None
+    return None, ("prometheus_client not importable (Debian: apt-get install "
+                  "python3-prometheus-client, see scripts/deps.sh)")
 
 
 def rover_bin():

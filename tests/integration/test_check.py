@@ -359,6 +359,7 @@ SETUP = {
 POSTGRES = {
     "tests/apps/db_postgres.lua": {},
     "tests/apps/db_builder.lua": {"DB_ENGINE": "postgres"},
+    "tests/apps/metrics_pg.lua": {},
 }
 POSTGRES_DDL = """
     CREATE TABLE items (id bigserial PRIMARY KEY, name text NOT NULL, qty int,

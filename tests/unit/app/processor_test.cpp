@@ -60,7 +60,7 @@ class ProcessorTest : public ::testing::Test {
     ASSERT_EQ(vm_.load({path_, {}}, &err), lua::LoadResult::kServer) << err;
     lua::ServerConfig cfg;
     ASSERT_TRUE(vm_.readConfig({}, &cfg, &err)) << err;
-    ASSERT_TRUE(vm_.buildRoutes(router_, nullptr, &err)) << err;
+    ASSERT_TRUE(vm_.buildRoutes(router_, &routes_, &err)) << err;
     proc_.open(&conn_);
   }
 
@@ -74,6 +74,7 @@ class ProcessorTest : public ::testing::Test {
   }
 
   std::string path_;
+  std::vector<lua::RouteInfo> routes_;
   lua::Vm vm_{1, 1};
   router::Router router_;
   Processor proc_{vm_, router_, ProcessorSettings{}};
@@ -124,6 +125,37 @@ TEST_F(ProcessorTest, SteadyStateRequestsDoNotAllocate) {
     conn_.out.clear();
   }
   EXPECT_EQ(g_allocations.load() - before, 0);
+}
+
+// metrics = true (app/metrics.h): every request counted by route, method and
+// status class, and still nothing allocated.
+TEST_F(ProcessorTest, CountedRequestsDoNotAllocate) {
+  Metrics metrics(routes_, 1);
+  proc_.setMetrics(metrics.worker(1), &metrics);
+  const std::string batch = kGetEcho + kGetItem + kPost + kGetLongParam +
+                            "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int i = 0; i < 1000; ++i) roundTrip(batch);
+  long before = g_allocations.load();
+  for (int i = 0; i < 9000; ++i) {
+    conn_.in.append(batch);
+    proc_.process(&conn_);
+    conn_.out.clear();
+  }
+  EXPECT_EQ(g_allocations.load() - before, 0);
+  std::string text;
+  metrics.render(text);
+  for (const char* line : {
+           "rover_http_requests_total{route=\"/echo\",method=\"GET\",status=\"2xx\"} 10000\n",
+           "rover_http_requests_total{route=\"/echo\",method=\"POST\",status=\"2xx\"} 10000\n",
+           "rover_http_requests_total{route=\"/users/{id}\",method=\"GET\",status=\"2xx\"} 10000\n",
+           "rover_http_requests_total{route=\"(unmatched)\",method=\"GET\",status=\"4xx\"} 10000\n",
+           // GET and POST /echo, two handlers: one series per pattern
+           "rover_http_request_duration_seconds_count{route=\"/echo\"} 20000\n",
+           "rover_http_request_duration_seconds_bucket{route=\"/echo\",le=\"+Inf\"} 20000\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  }
+  EXPECT_EQ(text.find("_count{route=\"/echo\"} 10000"), std::string::npos) << text;
 }
 
 }  // namespace
