@@ -29,8 +29,13 @@ namespace rover::app {
 
 // The exposition format's content type. Pipeline::management answers an
 // authorized scrape with it (and no body); the processor, seeing this very
-// view, renders the body (it knows the worker).
-inline constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+// view, renders the body (it knows the worker). "This very view": its
+// characters' address, an inline array (one object program-wide); a view of a
+// string literal let each translation unit fold in its own copy, and clang's
+// build never matched.
+inline constexpr char kMetricsContentTypeText[] = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view kMetricsContentType{kMetricsContentTypeText,
+                                                      sizeof kMetricsContentTypeText - 1};
 
 // Upper bounds of the latency histogram's buckets, in seconds (+Inf after).
 inline constexpr int kLatencyBounds = 14;
