@@ -25,9 +25,11 @@ namespace {
 
 WsFrame makeFrame(std::string_view bytes) { return std::make_shared<const std::string>(bytes); }
 
-std::string controlFrame(void (*append)(core::Buffer*, std::string_view), std::string_view payload) {
+// The bytes a ws/frame.h builder appends, e.g. [](core::Buffer* b) { ws::appendPing(b); }.
+template <class Append>
+std::string frameBytes(Append append) {
   core::Buffer b;
-  append(&b, payload);
+  append(&b);
   return std::string(b.view());
 }
 
@@ -87,12 +89,7 @@ void WsServer::accept(WsConn* w) {
   list.push_back(w);
   open_count_.fetch_add(1, std::memory_order_relaxed);
   c->ws_queued = w->queued;
-  if (draining_) {  // joined after the drain began: told at once
-    core::Buffer b;
-    ws::appendClose(&b, ws::CloseCode::kGoingAway);
-    queueControl(w, std::string(b.view()));
-    w->close_sent = true;
-  }
+  if (draining_) sendClose(w, ws::CloseCode::kGoingAway);  // joined after the drain began
 }
 
 void WsServer::onData(WsConn* w) {
@@ -113,7 +110,7 @@ void WsServer::onData(WsConn* w) {
         if (!w->close_sent) runHandler(w, ev.kind == ws::EventKind::kText ? 1 : 2, ev.data);
         break;
       case ws::EventKind::kPing:
-        queueControl(w, controlFrame(ws::appendPong, ev.data));
+        queueControl(w, frameBytes([&](core::Buffer* b) { ws::appendPong(b, ev.data); }));
         break;
       case ws::EventKind::kPong:
         break;
@@ -166,9 +163,7 @@ bool WsServer::onPingTimer(WsConn* w, uint64_t now_ms, uint64_t idle_ms) {
     closeWith(w, ws::CloseCode::kGoingAway, false);
     return false;
   }
-  core::Buffer b;
-  ws::appendPing(&b);
-  queueControl(w, std::string(b.view()));
+  queueControl(w, frameBytes([](core::Buffer* b) { ws::appendPing(b); }));
   return true;
 }
 
@@ -176,23 +171,14 @@ void WsServer::goingAway() {
   draining_ = true;
   for (auto& list : endpoints_) {
     for (WsConn* w : list) {
-      if (w->close_sent) continue;
-      core::Buffer b;
-      ws::appendClose(&b, ws::CloseCode::kGoingAway);
-      queueControl(w, std::string(b.view()));
-      w->close_sent = true;  // the peer's close then ends it
+      if (!w->close_sent) sendClose(w, ws::CloseCode::kGoingAway);  // the peer's close ends it
     }
   }
 }
 
 void WsServer::closeWith(WsConn* w, ws::CloseCode code, bool linger) {
   Connection* c = w->conn;
-  if (!w->close_sent) {
-    core::Buffer b;
-    ws::appendClose(&b, code);
-    queueControl(w, std::string(b.view()));
-    w->close_sent = true;
-  }
+  if (!w->close_sent) sendClose(w, code);
   end(w);
   if (c && c->state == ConnState::kUpgraded) {
     c->state = ConnState::kClosing;
@@ -271,6 +257,12 @@ void WsServer::queue(WsConn* w, WsFrame f) {
   w->queue.push_back(std::move(f));
   syncQueued(w);
   markDirty(w);
+}
+
+// The close frame, once; nothing is queued after it.
+void WsServer::sendClose(WsConn* w, ws::CloseCode code) {
+  queueControl(w, frameBytes([code](core::Buffer* b) { ws::appendClose(b, code); }));
+  w->close_sent = true;
 }
 
 void WsServer::queueControl(WsConn* w, std::string bytes) {
@@ -356,11 +348,7 @@ void WsServer::deliverLocal(int endpoint, const std::string* topic, uint64_t exc
       if (w->id != except) targets_.push_back(w);
     }
   }
-  std::vector<WsConn*> targets;
-  targets.swap(targets_);
-  for (WsConn* w : targets) queue(w, f);
-  targets.clear();
-  targets_.swap(targets);
+  for (WsConn* w : targets_) queue(w, f);  // queue() never delivers: no reentry
 }
 
 // WsHub -----------------------------------------------------------------------

@@ -119,6 +119,7 @@ class WsServer final : public lua::WsHost {
   void deliverLocal(int endpoint, const std::string* topic, uint64_t except, const WsFrame& f);
   void queue(WsConn* w, WsFrame f);
   void queueControl(WsConn* w, std::string bytes);
+  void sendClose(WsConn* w, ws::CloseCode code);
   void syncQueued(WsConn* w);
   // Sends close `code` (once), ends the connection's WebSocket side, and
   // closes the socket once the queue is written (linger: after the peer's EOF).
